@@ -1,0 +1,481 @@
+/*
+ * core/pipeline.c - ingress queue, store workers and output delivery
+ * threads (see pipeline.h).
+ *
+ * Threads share nothing but the queues: an event travels by reference from
+ * the input's thread through the ingress queue to a worker, which stores a
+ * whole batch in one transaction, signals the acks and hands new references
+ * to the output queues.
+ */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "event.h"
+#include "host.h"
+#include "log.h"
+#include "metrics.h"
+#include "queue.h"
+
+#define STORE_ATTEMPTS 4 /* a failing batch is tried this often before its acks fail */
+
+struct rfx_ack {
+	pthread_mutex_t lock; /* guards the fields below */
+	pthread_cond_t cond;
+	size_t pending;
+	bool failed, freed;
+};
+
+struct output {
+	struct rfx_output_spec spec;
+	struct rfx_pipeline *p;
+	rfx_queue *q;
+	pthread_t thread;
+	bool running;
+	char label[160];
+	rfx_metric *m_out, *m_dropped_full, *m_failed, *m_retried, *m_filtered;
+};
+
+struct rfx_pipeline {
+	struct rfx_pipeline_opts o;
+	const rfx_store_ops *store;
+	void *store_state;
+	rfx_queue *ingress;
+	pthread_t *workers;
+	unsigned nworkers;
+	struct output **outputs;
+	size_t noutputs;
+	bool started;
+	rfx_metric *m_stored, *m_store_failed, *m_shed;
+	rfx_histogram *h_store;
+};
+
+/* ---- acks ----------------------------------------------------------------- */
+
+rfx_ack *rfx_ack_new(void)
+{
+	rfx_ack *a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return a;
+}
+
+static void ack_destroy(rfx_ack *a)
+{
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->cond);
+	free(a);
+}
+
+static void ack_add(rfx_ack *a, size_t n)
+{
+	pthread_mutex_lock(&a->lock);
+	a->pending += n;
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* One event of the ack is done (stored, or failed). */
+static void ack_done(rfx_ack *a, bool ok)
+{
+	bool destroy;
+	pthread_mutex_lock(&a->lock);
+	if (!ok)
+		a->failed = true;
+	a->pending--;
+	if (a->pending == 0)
+		pthread_cond_broadcast(&a->cond);
+	destroy = a->pending == 0 && a->freed;
+	pthread_mutex_unlock(&a->lock);
+	if (destroy)
+		ack_destroy(a);
+}
+
+int rfx_ack_wait(rfx_ack *a, int64_t timeout_ms)
+{
+	struct timespec dl;
+	int rc = 0;
+
+	if (!a)
+		return RFX_EINVAL;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += timeout_ms / 1000;
+	dl.tv_nsec += (timeout_ms % 1000) * 1000000;
+	if (dl.tv_nsec >= 1000000000) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&a->lock);
+	while (a->pending > 0 && rc == 0)
+		if (pthread_cond_timedwait(&a->cond, &a->lock, &dl) == ETIMEDOUT && a->pending > 0)
+			rc = RFX_ETIMEDOUT;
+	if (rc == 0 && a->failed)
+		rc = RFX_EIO;
+	pthread_mutex_unlock(&a->lock);
+	return rc;
+}
+
+void rfx_ack_free(rfx_ack *a)
+{
+	bool destroy;
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	a->freed = true;
+	destroy = a->pending == 0;
+	pthread_mutex_unlock(&a->lock);
+	if (destroy)
+		ack_destroy(a);
+}
+
+/* ---- emit ----------------------------------------------------------------- */
+
+int rfx_pipeline_emit(struct rfx_pipeline *p, rfx_instance *inst, rfx_event **evs, size_t n,
+		      rfx_ack *ack)
+{
+	struct rfx_queue_item stack[64], *items = stack;
+	int64_t now = rfx_now_ns();
+	int64_t timeout = p->o.block_timeout_ms;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (n > 64 && !(items = malloc(n * sizeof(*items)))) {
+		rc = RFX_ENOMEM;
+		goto release;
+	}
+	bool all_sheddable = p->o.full_policy == RFX_FULL_DROP;
+	for (size_t i = 0; i < n; i++) {
+		rfx_event *ev = evs[i];
+		rfx_event_id_new(ev->id);
+		ev->received_ns = now;
+		if (inst && inst->name)
+			rfx_event_set(ev, RFX_F_SOURCE, inst->name);
+		if (ev->severity <= p->o.drop_below)
+			all_sheddable = false;
+		items[i] = (struct rfx_queue_item){.ev = ev, .ack = ack};
+	}
+	if (ack)
+		ack_add(ack, n);
+	/* Shedding by severity: when the queue is full, a batch of only
+	 * low-severity events is refused at once instead of waiting. */
+	rc = rfx_queue_push(p->ingress, items, n, all_sheddable ? 0 : timeout);
+	if (rc == RFX_EFULL && all_sheddable) {
+		rfx_metric_add(p->m_shed, (double)n);
+		rfx_log(RFX_LOG_WARNING, inst ? inst->component : "pipeline",
+			"ingress queue full (%zu events): shed %zu events less severe than %s",
+			rfx_queue_capacity(p->ingress), n, rfx_severity_name(p->o.drop_below));
+	} else if (rc == RFX_EFULL) {
+		rfx_log(RFX_LOG_WARNING, inst ? inst->component : "pipeline",
+			"ingress queue full (%zu events) for %lld ms: refused %zu events; "
+			"the sender was told to retry",
+			rfx_queue_capacity(p->ingress), (long long)timeout, n);
+	}
+	if (rc == 0) {
+		if (inst)
+			rfx_metric_add(inst->m_in, (double)n);
+	} else {
+		if (inst)
+			rfx_metric_add(inst->m_rejected, (double)n);
+		if (ack) {
+			/* nothing was queued: take the events back off the ack */
+			pthread_mutex_lock(&ack->lock);
+			ack->pending -= n;
+			pthread_mutex_unlock(&ack->lock);
+		}
+	}
+	if (items != stack)
+		free(items);
+	if (rc == 0)
+		return 0;
+release:
+	for (size_t i = 0; i < n; i++)
+		rfx_event_unref(evs[i]);
+	return rc;
+}
+
+/* ---- workers --------------------------------------------------------------- */
+
+static void normalize(rfx_event *ev)
+{
+	if (!ev->occurred_ns)
+		ev->occurred_ns = ev->received_ns;
+	if (ev->severity < 0 || ev->severity > 7)
+		ev->severity = RFX_SEV_INFO;
+	rfx_event_default_fingerprint(ev);
+}
+
+static int store_batch(struct rfx_pipeline *p, rfx_event **evs, size_t n)
+{
+	int rc = RFX_EIO;
+	int64_t backoff_ms = 100;
+
+	for (int attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rc = p->store->put_events(p->store_state, evs, n);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		rfx_histogram_observe(p->h_store, (double)(t1.tv_sec - t0.tv_sec) +
+							  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		if (rc == 0)
+			return 0;
+		rfx_log(RFX_LOG_WARNING, "pipeline",
+			"store failed for a batch of %zu events (attempt %d of %d); retrying in %lld ms",
+			n, attempt + 1, STORE_ATTEMPTS, (long long)backoff_ms);
+		struct timespec ts = {backoff_ms / 1000, (backoff_ms % 1000) * 1000000};
+		nanosleep(&ts, NULL);
+		backoff_ms *= 2;
+	}
+	return rc;
+}
+
+static void route(struct rfx_pipeline *p, rfx_event *ev)
+{
+	for (size_t i = 0; i < p->noutputs; i++) {
+		struct output *o = p->outputs[i];
+		if (!rfx_expr_eval(o->spec.match, ev)) {
+			rfx_metric_add(o->m_filtered, 1);
+			continue;
+		}
+		struct rfx_queue_item it = {.ev = rfx_event_ref(ev)};
+		if (rfx_queue_push(o->q, &it, 1, 0) != 0) {
+			rfx_event_unref(ev);
+			rfx_metric_add(o->m_dropped_full, 1);
+			rfx_log(RFX_LOG_WARNING, o->label,
+				"delivery queue full (%zu events): event %s not delivered to this output",
+				rfx_queue_capacity(o->q), ev->id);
+		}
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct rfx_pipeline *p = arg;
+	size_t max = p->o.batch_size;
+	struct rfx_queue_item *items = calloc(max, sizeof(*items));
+	rfx_event **evs = calloc(max, sizeof(*evs));
+
+	if (!items || !evs) {
+		rfx_log(RFX_LOG_ERROR, "pipeline", "worker out of memory");
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = rfx_queue_pop(p->ingress, items, max, 1000);
+		if (n < 0)
+			break;
+		if (n == 0)
+			continue;
+		for (ssize_t i = 0; i < n; i++) {
+			normalize(items[i].ev);
+			evs[i] = items[i].ev;
+		}
+		bool ok = store_batch(p, evs, (size_t)n) == 0;
+		if (ok) {
+			rfx_metric_add(p->m_stored, (double)n);
+		} else {
+			rfx_metric_add(p->m_store_failed, (double)n);
+			rfx_log(RFX_LOG_ERROR, "pipeline",
+				"store unavailable: %zd events not stored; their senders were told "
+				"(HTTP 503) where they wait for acknowledgement", n);
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if (items[i].ack)
+				ack_done(items[i].ack, ok);
+			if (ok)
+				route(p, items[i].ev);
+			rfx_event_unref(items[i].ev);
+		}
+	}
+out:
+	free(items);
+	free(evs);
+	return NULL;
+}
+
+/* ---- outputs --------------------------------------------------------------- */
+
+static void *output_main(void *arg)
+{
+	struct output *o = arg;
+	struct rfx_queue_item it;
+
+	for (;;) {
+		ssize_t n = rfx_queue_pop(o->q, &it, 1, 1000);
+		if (n < 0)
+			break;
+		if (n == 0)
+			continue;
+		rfx_record rec = {.type = RFX_REC_EVENT, .u.event = it.ev};
+		int64_t backoff_ms = 100;
+		for (unsigned attempt = 0;; attempt++) {
+			rfx_result r = o->spec.plugin->handle(o->spec.state, &rec);
+			if (r == RFX_OK) {
+				rfx_metric_add(o->m_out, 1);
+				break;
+			}
+			if (r == RFX_RETRY && attempt < o->p->o.output_retries) {
+				rfx_metric_add(o->m_retried, 1);
+				struct timespec ts = {backoff_ms / 1000, (backoff_ms % 1000) * 1000000};
+				nanosleep(&ts, NULL);
+				if (backoff_ms < 5000)
+					backoff_ms *= 2;
+				continue;
+			}
+			rfx_metric_add(o->m_failed, 1);
+			rfx_log(RFX_LOG_WARNING, o->label, "event %s not delivered: %s", it.ev->id,
+				r == RFX_DROP ? "dropped by the output"
+				: r == RFX_RETRY ? "retries exhausted"
+						 : "permanent failure");
+			break;
+		}
+		rfx_event_unref(it.ev);
+	}
+	return NULL;
+}
+
+static double depth_fn(void *arg)
+{
+	return (double)rfx_queue_depth(arg);
+}
+
+struct rfx_pipeline *rfx_pipeline_new(const struct rfx_pipeline_opts *o,
+				      const rfx_store_ops *store, void *store_state)
+{
+	struct rfx_pipeline *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->o = *o;
+	if (p->o.batch_size == 0)
+		p->o.batch_size = 512;
+	if (p->o.workers == 0)
+		p->o.workers = 1;
+	if (p->o.output_queue_size == 0)
+		p->o.output_queue_size = 10000;
+	p->store = store;
+	p->store_state = store_state;
+	if (!(p->ingress = rfx_queue_new(o->queue_size ? o->queue_size : 50000))) {
+		free(p);
+		return NULL;
+	}
+	p->m_stored = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_events_stored_total",
+				     "Events committed to the store", NULL);
+	p->m_store_failed = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_events_dropped_total",
+					   "Events lost to a stage, by stage and reason",
+					   "stage=\"store\",reason=\"store_unavailable\"");
+	p->m_shed = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_events_dropped_total",
+				   "Events lost to a stage, by stage and reason",
+				   "stage=\"ingress\",reason=\"shed_by_severity\"");
+	p->h_store = rfx_histogram_get("reflex_store_batch_seconds",
+				       "Time to commit one batch of events to the store", NULL);
+	rfx_metrics_gauge_fn("reflex_queue_depth", "Events waiting in a queue",
+			     "queue=\"ingress\"", depth_fn, p->ingress);
+	rfx_metric_set(rfx_metric_get(RFX_METRIC_GAUGE, "reflex_queue_capacity",
+				      "Capacity of a queue in events", "queue=\"ingress\""),
+		       (double)rfx_queue_capacity(p->ingress));
+	return p;
+}
+
+int rfx_pipeline_add_output(struct rfx_pipeline *p, const struct rfx_output_spec *spec)
+{
+	struct output *o = calloc(1, sizeof(*o));
+	struct output **v = realloc(p->outputs, (p->noutputs + 1) * sizeof(*v));
+	char lbl[200];
+
+	if (v)
+		p->outputs = v;
+	if (!o || !v || !(o->q = rfx_queue_new(p->o.output_queue_size))) {
+		free(o);
+		return RFX_ENOMEM;
+	}
+	o->spec = *spec;
+	o->p = p;
+	snprintf(o->label, sizeof(o->label), "output:%s:%s", spec->plugin->name, spec->name);
+	snprintf(lbl, sizeof(lbl), "output=\"%s\"", spec->name);
+	o->m_out = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_events_out_total",
+				  "Events delivered by an output", lbl);
+	o->m_retried = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_output_retries_total",
+				      "Delivery attempts retried after RETRY", lbl);
+	o->m_filtered = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_output_unmatched_total",
+				       "Events not routed to an output because match: was false",
+				       lbl);
+	snprintf(lbl, sizeof(lbl), "stage=\"output\",reason=\"queue_full\",output=\"%s\"",
+		 spec->name);
+	o->m_dropped_full = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_events_dropped_total",
+					   "Events lost to a stage, by stage and reason", lbl);
+	snprintf(lbl, sizeof(lbl), "stage=\"output\",reason=\"failed\",output=\"%s\"", spec->name);
+	o->m_failed = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_events_dropped_total",
+				     "Events lost to a stage, by stage and reason", lbl);
+	snprintf(lbl, sizeof(lbl), "queue=\"output:%s\"", spec->name);
+	rfx_metrics_gauge_fn("reflex_queue_depth", "Events waiting in a queue", lbl, depth_fn,
+			     o->q);
+	p->outputs[p->noutputs++] = o;
+	return 0;
+}
+
+int rfx_pipeline_start(struct rfx_pipeline *p)
+{
+	for (size_t i = 0; i < p->noutputs; i++) {
+		if (pthread_create(&p->outputs[i]->thread, NULL, output_main, p->outputs[i]))
+			return RFX_ENOMEM;
+		p->outputs[i]->running = true;
+	}
+	if (!(p->workers = calloc(p->o.workers, sizeof(*p->workers))))
+		return RFX_ENOMEM;
+	for (unsigned i = 0; i < p->o.workers; i++) {
+		if (pthread_create(&p->workers[i], NULL, worker_main, p))
+			return RFX_ENOMEM;
+		p->nworkers++;
+	}
+	p->started = true;
+	return 0;
+}
+
+void rfx_pipeline_stop(struct rfx_pipeline *p)
+{
+	if (!p)
+		return;
+	rfx_queue_close(p->ingress);
+	for (unsigned i = 0; i < p->nworkers; i++)
+		pthread_join(p->workers[i], NULL);
+	p->nworkers = 0;
+	for (size_t i = 0; i < p->noutputs; i++) {
+		rfx_queue_close(p->outputs[i]->q);
+		if (p->outputs[i]->running)
+			pthread_join(p->outputs[i]->thread, NULL);
+		p->outputs[i]->running = false;
+	}
+}
+
+void rfx_pipeline_free(struct rfx_pipeline *p)
+{
+	struct rfx_queue_item it;
+
+	if (!p)
+		return;
+	rfx_pipeline_stop(p);
+	rfx_metrics_gauge_fn_remove(p->ingress);
+	while (rfx_queue_pop(p->ingress, &it, 1, 0) > 0)
+		rfx_event_unref(it.ev);
+	rfx_queue_free(p->ingress);
+	for (size_t i = 0; i < p->noutputs; i++) {
+		rfx_metrics_gauge_fn_remove(p->outputs[i]->q);
+		while (rfx_queue_pop(p->outputs[i]->q, &it, 1, 0) > 0)
+			rfx_event_unref(it.ev);
+		rfx_queue_free(p->outputs[i]->q);
+		free(p->outputs[i]);
+	}
+	free(p->outputs);
+	free(p->workers);
+	free(p);
+}

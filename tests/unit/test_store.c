@@ -1,0 +1,926 @@
+/*
+ * tests/unit/test_store.c - the store contract, tested through the plugin
+ * descriptor only, so the same suite runs against any store plugin.
+ *
+ * Environment:
+ *   REFLEX_STORE_PLUGIN  the .so to test (default: the SQLite store under
+ *                        $REFLEX_BUILDDIR/plugins/stores/sqlite/.libs/)
+ *   REFLEX_STORE_CONFIG  the instance's YAML options; every "%s" in it is
+ *                        replaced by a name unique to the test, so each test
+ *                        starts on an empty store (default "path: %s.db")
+ * The config is filled by the core's own schema code and the plugin gets
+ * the core's host table, exactly as reflexd does it. Tests that look inside
+ * the database file run only for the "sqlite" plugin.
+ */
+#include <CUnit/Basic.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <json-c/json.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <reflex/plugin.h>
+#include "config.h"
+#include "event.h"
+#include "host.h"
+#include "schema.h"
+
+#define SEC 1000000000LL
+
+static const rfx_plugin *desc;
+static const rfx_store_ops *ops;
+static void *plugin_handle;
+static char tmpdir[] = "/tmp/reflex_store_test.XXXXXX";
+static int test_seq;
+
+/* An open store instance and what it borrows from. */
+struct fixture {
+	rfx_instance *inst;
+	void *cfg;
+	void *state;
+	char name[64];
+	char err[512];
+};
+
+/* ---- setup ------------------------------------------------------------------ */
+
+/* Fills buf with the config template, "%s" replaced by name (the template
+ * comes from the environment, so it is never used as a format string). */
+static void config_text(const char *name, char *buf, size_t len)
+{
+	const char *tpl = getenv("REFLEX_STORE_CONFIG");
+	size_t o = 0;
+
+	if (!tpl || !*tpl)
+		tpl = "path: %s.db\n";
+	for (const char *p = tpl; *p && o + 1 < len; p++) {
+		if (p[0] == '%' && p[1] == 's') {
+			o += (size_t)snprintf(buf + o, len - o, "%s", name);
+			if (o >= len)
+				o = len - 1;
+			p++;
+		} else {
+			buf[o++] = *p;
+		}
+	}
+	buf[o] = '\0';
+}
+
+static void store_close(struct fixture *f);
+
+/* Opens the store named `name` with extra YAML lines appended to the
+ * config. Returns the init() result; on failure f->err says why. */
+static int store_open_with(struct fixture *f, const char *name, const char *extra)
+{
+	char yaml[1024];
+	rfx_diag d;
+	rfx_doc *doc;
+	int rc = -100;
+
+	memset(f, 0, sizeof *f);
+	snprintf(f->name, sizeof f->name, "%s", name);
+	config_text(name, yaml, sizeof yaml);
+	if (extra)
+		strncat(yaml, extra, sizeof yaml - strlen(yaml) - 1);
+
+	rfx_diag_init(&d);
+	doc = rfx_doc_parse("store-test.yaml", yaml, &d);
+	f->cfg = calloc(1, desc->config_size ? desc->config_size : 1);
+	f->inst = rfx_instance_new(RFX_KIND_STORE, desc->name, "store", tmpdir);
+	if (doc && rfx_doc_root(doc) && f->cfg && f->inst &&
+	    rfx_schema_apply(desc->options, rfx_doc_root(doc), f->cfg, "store", NULL, &d) == 0)
+		rc = desc->init(f->inst, rfx_host_table(), f->cfg, &f->state, f->err,
+				sizeof f->err);
+	else
+		rfx_diag_print(&d, stderr);
+	rfx_doc_free(doc);
+	rfx_diag_free(&d);
+	if (rc != 0) {
+		/* nothing to close; f->err and f->name stay for the caller */
+		f->state = NULL;
+		store_close(f);
+	}
+	return rc;
+}
+
+static void store_close(struct fixture *f)
+{
+	if (f->state && desc->destroy)
+		desc->destroy(f->state);
+	f->state = NULL;
+	if (f->cfg)
+		rfx_schema_free(desc->options, f->cfg);
+	free(f->cfg);
+	f->cfg = NULL;
+	rfx_instance_free(f->inst);
+	f->inst = NULL;
+}
+
+/* Opens a store on a name no other test uses. */
+static int store_open_fresh(struct fixture *f, const char *tag)
+{
+	char name[64];
+
+	snprintf(name, sizeof name, "t%02d_%s", ++test_seq, tag);
+	return store_open_with(f, name, NULL);
+}
+
+/* A new event with a fresh id and a received time. */
+static rfx_event *mk_event(const char *host, const char *check, int severity)
+{
+	rfx_event *ev = rfx_event_new();
+
+	CU_ASSERT_FATAL(ev != NULL);
+	rfx_event_id_new(ev->id);
+	ev->received_ns = rfx_now_ns();
+	ev->severity = severity;
+	rfx_event_set(ev, RFX_F_SOURCE, "test");
+	rfx_event_set(ev, RFX_F_HOST, host);
+	rfx_event_set(ev, RFX_F_CHECK, check);
+	return ev;
+}
+
+static int put_and_unref(struct fixture *f, rfx_event **evs, size_t n)
+{
+	int rc = ops->put_events(f->state, evs, n);
+	for (size_t i = 0; i < n; i++)
+		rfx_event_unref(evs[i]);
+	return rc;
+}
+
+/* Runs q and returns how many events matched (one page, limit from q);
+ * the ids go to ids[] when given. -1 on error. */
+static int query_count(struct fixture *f, rfx_event_query q, char ids[][RFX_EVENT_ID_LEN + 1])
+{
+	rfx_event **out = NULL;
+	size_t n = 0;
+	char cursor[RFX_EVENT_ID_LEN + 1];
+
+	if (q.limit == 0)
+		q.limit = 1000;
+	if (ops->query_events(f->state, &q, &out, &n, cursor) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (ids)
+			memcpy(ids[i], out[i]->id, sizeof ids[i]);
+		rfx_event_unref(out[i]);
+	}
+	free(out);
+	return (int)n;
+}
+
+static rfx_event_query q_any(void)
+{
+	return (rfx_event_query){.severity = -1, .limit = 1000};
+}
+
+static int streq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+/* ---- events ----------------------------------------------------------------- */
+
+static void test_store_round_trip_keeps_every_field(void)
+{
+	struct fixture f;
+	rfx_event *ev, *got = NULL, *bare, *got2 = NULL;
+	struct json_object *attrs;
+	char id[RFX_EVENT_ID_LEN + 1], bare_id[RFX_EVENT_ID_LEN + 1];
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "roundtrip") == 0);
+	ev = mk_event("db-1.example.com", "disk \"usage\"", RFX_SEV_CRITICAL);
+	ev->occurred_ns = 1764300000123456789LL;
+	ev->received_ns = 1764300001000000001LL;
+	ev->status = RFX_STATUS_RESOLVED;
+	ev->value = 97.25;
+	ev->has_value = true;
+	rfx_event_set(ev, RFX_F_SOURCE, "webhook-main");
+	rfx_event_set(ev, RFX_F_KIND, "alert");
+	rfx_event_set(ev, RFX_F_SERVICE, "postgres");
+	rfx_event_set(ev, RFX_F_MESSAGE, "line1\nline2\t\"quoted\" \\ back / slash");
+	rfx_event_set(ev, RFX_F_FINGERPRINT, "0123456789abcdef");
+	rfx_event_set(ev, RFX_F_RAW, "{\"raw\": \"payload ✓\"}");
+	rfx_event_label_set(ev, "team", "db \"core\"");
+	rfx_event_label_set(ev, "unicode", "żółw ✓ 日本 \\ end");
+	rfx_event_label_set(ev, "ctl", "a\nb\tc\001d");
+	rfx_event_label_set(ev, "empty", "");
+	attrs = json_tokener_parse("{\"a\":{\"b\":[1,2.5,\"x/y\",true,null,{\"c\":-7}]},"
+				   "\"big\":9007199254740993,\"neg\":-12,\"pi\":3.0,"
+				   "\"s\":\"quo\\\"te \\u00e9\"}");
+	CU_ASSERT_FATAL(attrs != NULL);
+	json_object_put(ev->attrs);
+	ev->attrs = attrs;
+	memcpy(id, ev->id, sizeof id);
+
+	bare = rfx_event_new();
+	rfx_event_id_new(bare->id);
+	bare->received_ns = 5;
+	memcpy(bare_id, bare->id, sizeof bare_id);
+
+	rfx_event *batch[] = {ev, bare};
+	CU_ASSERT_FATAL(ops->put_events(f.state, batch, 2) == 0);
+	CU_ASSERT_FATAL(ops->get_event(f.state, id, &got) == 0);
+
+	CU_ASSERT_STRING_EQUAL(got->id, id);
+	CU_ASSERT_EQUAL(got->occurred_ns, ev->occurred_ns);
+	CU_ASSERT_EQUAL(got->received_ns, ev->received_ns);
+	for (int i = 0; i < RFX_F__COUNT; i++)
+		CU_ASSERT(streq(got->str[i], ev->str[i]));
+	CU_ASSERT_EQUAL(got->severity, RFX_SEV_CRITICAL);
+	CU_ASSERT_EQUAL(got->status, RFX_STATUS_RESOLVED);
+	CU_ASSERT(got->has_value);
+	CU_ASSERT_DOUBLE_EQUAL(got->value, 97.25, 0.0);
+	CU_ASSERT_EQUAL(got->nlabels, 4);
+	for (size_t i = 0; i < ev->nlabels && i < got->nlabels; i++) {
+		CU_ASSERT_STRING_EQUAL(got->labels[i].key, ev->labels[i].key);
+		CU_ASSERT_STRING_EQUAL(got->labels[i].value, ev->labels[i].value);
+	}
+	CU_ASSERT(json_object_equal(got->attrs, ev->attrs));
+	CU_ASSERT(json_object_is_type(json_object_object_get(got->attrs, "pi"), json_type_double));
+	CU_ASSERT_EQUAL(json_object_get_int64(json_object_object_get(got->attrs, "big")),
+			9007199254740993LL);
+
+	/* an event with nothing set comes back with nothing set */
+	CU_ASSERT_FATAL(ops->get_event(f.state, bare_id, &got2) == 0);
+	CU_ASSERT_EQUAL(got2->occurred_ns, 0);
+	CU_ASSERT_EQUAL(got2->received_ns, 5);
+	for (int i = 0; i < RFX_F__COUNT; i++)
+		CU_ASSERT_PTR_NULL(got2->str[i]);
+	CU_ASSERT_FALSE(got2->has_value);
+	CU_ASSERT_EQUAL(got2->nlabels, 0);
+	CU_ASSERT(json_object_is_type(got2->attrs, json_type_object));
+	CU_ASSERT_EQUAL(json_object_object_length(got2->attrs), 0);
+
+	rfx_event_unref(got);
+	rfx_event_unref(got2);
+	rfx_event_unref(ev);
+	rfx_event_unref(bare);
+	store_close(&f);
+}
+
+static void test_store_get_missing_event_is_enoent(void)
+{
+	struct fixture f;
+	rfx_event *got = NULL;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "missing") == 0);
+	CU_ASSERT_EQUAL(ops->get_event(f.state, "01ARZ3NDEKTSV4RRFFQ69G5FAV", &got), RFX_ENOENT);
+	CU_ASSERT_PTR_NULL(got);
+	store_close(&f);
+}
+
+static void test_store_reput_of_a_batch_is_idempotent(void)
+{
+	struct fixture f;
+	rfx_event *evs[3];
+	rfx_event *got = NULL;
+	uint64_t n = 0;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "idempotent") == 0);
+	for (int i = 0; i < 3; i++)
+		evs[i] = mk_event("h", "c", RFX_SEV_WARNING);
+	rfx_event_set(evs[0], RFX_F_RAW, "first");
+	CU_ASSERT(ops->put_events(f.state, evs, 3) == 0);
+	/* the retried batch may carry changed content: the first write stays */
+	rfx_event_set(evs[0], RFX_F_MESSAGE, "changed");
+	rfx_event_set(evs[0], RFX_F_RAW, "second");
+	CU_ASSERT(ops->put_events(f.state, evs, 3) == 0);
+	CU_ASSERT(ops->count_events(f.state, &n) == 0);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_FATAL(ops->get_event(f.state, evs[0]->id, &got) == 0);
+	CU_ASSERT_PTR_NULL(got->str[RFX_F_MESSAGE]);
+	CU_ASSERT(streq(got->str[RFX_F_RAW], "first"));
+	rfx_event_unref(got);
+	CU_ASSERT_EQUAL(put_and_unref(&f, evs, 3), 0);
+	store_close(&f);
+}
+
+static void test_store_query_filters_by_each_field(void)
+{
+	struct fixture f;
+	/* host service check source fingerprint status */
+	static const char *rows[][6] = {
+		{"web-1", "nginx", "http", "hook", "fpA", "firing"},
+		{"web-1", "nginx", "cert", "hook", "fpB", "resolved"},
+		{"web-2", "nginx", "http", "syslog", "fpA", "firing"},
+		{"db-1", "postgres", "disk", "syslog", "fpC", "resolved"},
+		{"db-1", "postgres", "disk", "snmp", "fpC", "firing"},
+	};
+	rfx_event *evs[5];
+	rfx_event_query q;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "filters") == 0);
+	for (int i = 0; i < 5; i++) {
+		evs[i] = mk_event(rows[i][0], rows[i][2], RFX_SEV_ERROR);
+		rfx_event_set(evs[i], RFX_F_SERVICE, rows[i][1]);
+		rfx_event_set(evs[i], RFX_F_SOURCE, rows[i][3]);
+		rfx_event_set(evs[i], RFX_F_FINGERPRINT, rows[i][4]);
+		evs[i]->status = strcmp(rows[i][5], "firing") == 0 ? RFX_STATUS_FIRING
+								   : RFX_STATUS_RESOLVED;
+	}
+	CU_ASSERT_FATAL(put_and_unref(&f, evs, 5) == 0);
+
+	q = q_any();
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 5);
+	q = q_any(), q.host = "web-1";
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 2);
+	q = q_any(), q.host = "web";
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 0); /* exact, not a prefix */
+	q = q_any(), q.service = "postgres";
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 2);
+	q = q_any(), q.check = "http";
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 2);
+	q = q_any(), q.source = "syslog";
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 2);
+	q = q_any(), q.fingerprint = "fpC";
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 2);
+	q = q_any(), q.status = "firing";
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 3);
+	q = q_any(), q.status = "resolved";
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 2);
+	/* filters combine with AND */
+	q = q_any(), q.host = "db-1", q.status = "firing", q.source = "snmp";
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 1);
+	q = q_any(), q.service = "nginx", q.fingerprint = "fpA", q.check = "http";
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 2);
+	q = q_any(), q.host = "web-2", q.fingerprint = "fpB";
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 0);
+	store_close(&f);
+}
+
+static void test_store_query_severity_means_at_least_this_severe(void)
+{
+	struct fixture f;
+	rfx_event *evs[8];
+	char ids[8][RFX_EVENT_ID_LEN + 1];
+	rfx_event_query q;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "severity") == 0);
+	for (int i = 0; i < 8; i++)
+		evs[i] = mk_event("h", "c", i);
+	CU_ASSERT_FATAL(put_and_unref(&f, evs, 8) == 0);
+
+	q = q_any(), q.severity = RFX_SEV_ERROR;
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 4); /* emergency..error */
+	q = q_any(), q.severity = RFX_SEV_EMERGENCY;
+	CU_ASSERT_EQUAL_FATAL(query_count(&f, q, ids), 1);
+	q = q_any(), q.severity = RFX_SEV_DEBUG;
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 8);
+	store_close(&f);
+}
+
+static void test_store_query_since_inclusive_until_exclusive(void)
+{
+	struct fixture f;
+	rfx_event *evs[4];
+	rfx_event_query q;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "time") == 0);
+	for (int i = 0; i < 4; i++) {
+		evs[i] = mk_event("h", "c", RFX_SEV_INFO);
+		evs[i]->occurred_ns = (1000 + 1000 * i) * SEC; /* 1000s 2000s 3000s 4000s */
+	}
+	CU_ASSERT_FATAL(put_and_unref(&f, evs, 4) == 0);
+
+	q = q_any(), q.since_ns = 2000 * SEC;
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 3);
+	q = q_any(), q.until_ns = 3000 * SEC;
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 2);
+	q = q_any(), q.since_ns = 2000 * SEC, q.until_ns = 3000 * SEC;
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 1);
+	q = q_any(), q.since_ns = 2000 * SEC + 1, q.until_ns = 3000 * SEC + 1;
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 1);
+	q = q_any(), q.since_ns = 5000 * SEC;
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 0);
+	store_close(&f);
+}
+
+static void test_store_query_text_takes_wildcards_literally(void)
+{
+	struct fixture f;
+	/* host check message */
+	static const char *rows[][3] = {
+		{"web-1", "Disk_Usage", "volume at 100% full"},
+		{"web-2", "DiskXUsage", "volume at 1000 percent"},
+		{"db-1", "load", "path c:\\temp is a_b"},
+		{"db-2", "load", "axb"},
+	};
+	rfx_event *evs[4];
+	char ids[4][RFX_EVENT_ID_LEN + 1], want[4][RFX_EVENT_ID_LEN + 1];
+	rfx_event_query q;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "text") == 0);
+	for (int i = 0; i < 4; i++) {
+		evs[i] = mk_event(rows[i][0], rows[i][1], RFX_SEV_INFO);
+		rfx_event_set(evs[i], RFX_F_MESSAGE, rows[i][2]);
+		memcpy(want[i], evs[i]->id, sizeof want[i]);
+	}
+	CU_ASSERT_FATAL(put_and_unref(&f, evs, 4) == 0);
+
+	q = q_any(), q.text = "100%";
+	CU_ASSERT_EQUAL_FATAL(query_count(&f, q, ids), 1);
+	CU_ASSERT_STRING_EQUAL(ids[0], want[0]);
+	q = q_any(), q.text = "Disk_";
+	CU_ASSERT_EQUAL_FATAL(query_count(&f, q, ids), 1);
+	CU_ASSERT_STRING_EQUAL(ids[0], want[0]);
+	q = q_any(), q.text = "a_b";
+	CU_ASSERT_EQUAL_FATAL(query_count(&f, q, ids), 1);
+	CU_ASSERT_STRING_EQUAL(ids[0], want[2]);
+	q = q_any(), q.text = "c:\\temp";
+	CU_ASSERT_EQUAL_FATAL(query_count(&f, q, ids), 1);
+	CU_ASSERT_STRING_EQUAL(ids[0], want[2]);
+	q = q_any(), q.text = "%";
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 1);
+	/* check, message and host are searched, ASCII case-insensitively */
+	q = q_any(), q.text = "disk";
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 2);
+	q = q_any(), q.text = "DB-";
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 2);
+	q = q_any(), q.text = "percent";
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 1);
+	q = q_any(), q.text = "nowhere";
+	CU_ASSERT_EQUAL(query_count(&f, q, NULL), 0);
+	store_close(&f);
+}
+
+static void test_store_query_pages_newest_first_without_gaps(void)
+{
+	enum { N = 250 };
+	struct fixture f;
+	static char ids[N][RFX_EVENT_ID_LEN + 1];
+	rfx_event *evs[N];
+	char cursor[RFX_EVENT_ID_LEN + 1] = "";
+	size_t seen = 0, pages = 0, sizes[4] = {0};
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "pages") == 0);
+	for (int i = 0; i < N; i++) {
+		evs[i] = mk_event("h", "c", RFX_SEV_INFO);
+		memcpy(ids[i], evs[i]->id, sizeof ids[i]);
+	}
+	/* several batches, as the pipeline writes them */
+	CU_ASSERT_FATAL(ops->put_events(f.state, evs, 100) == 0);
+	CU_ASSERT_FATAL(ops->put_events(f.state, evs + 100, 150) == 0);
+	for (int i = 0; i < N; i++)
+		rfx_event_unref(evs[i]);
+
+	do {
+		rfx_event_query q = q_any();
+		rfx_event **out = NULL;
+		size_t n = 0;
+		char next[RFX_EVENT_ID_LEN + 1];
+
+		q.limit = 100;
+		q.cursor = cursor[0] ? cursor : NULL;
+		CU_ASSERT_FATAL(ops->query_events(f.state, &q, &out, &n, next) == 0);
+		CU_ASSERT_FATAL(pages < 4);
+		sizes[pages++] = n;
+		for (size_t i = 0; i < n; i++) {
+			/* newest first: the i-th result overall is the i-th
+			 * newest id; no duplicate, no gap */
+			CU_ASSERT_FATAL(seen < N);
+			CU_ASSERT_STRING_EQUAL(out[i]->id, ids[N - 1 - seen]);
+			seen++;
+			rfx_event_unref(out[i]);
+		}
+		if (n > 0)
+			CU_ASSERT(next[0] == '\0' || strcmp(next, ids[N - seen]) == 0);
+		free(out);
+		memcpy(cursor, next, sizeof cursor);
+	} while (cursor[0]);
+
+	CU_ASSERT_EQUAL(pages, 3);
+	CU_ASSERT_EQUAL(sizes[0], 100);
+	CU_ASSERT_EQUAL(sizes[1], 100);
+	CU_ASSERT_EQUAL(sizes[2], 50);
+	CU_ASSERT_EQUAL(seen, N);
+
+	/* a page that ends exactly at the last event says there is no more */
+	rfx_event_query q = q_any();
+	rfx_event **out = NULL;
+	size_t n = 0;
+	char next[RFX_EVENT_ID_LEN + 1] = "x";
+	q.limit = 50;
+	q.cursor = ids[50];
+	CU_ASSERT_FATAL(ops->query_events(f.state, &q, &out, &n, next) == 0);
+	CU_ASSERT_EQUAL(n, 50);
+	CU_ASSERT_STRING_EQUAL(next, "");
+	for (size_t i = 0; i < n; i++)
+		rfx_event_unref(out[i]);
+	free(out);
+	store_close(&f);
+}
+
+static void test_store_query_rejects_bad_limit_and_status(void)
+{
+	struct fixture f;
+	rfx_event **out = NULL;
+	size_t n = 7;
+	char next[RFX_EVENT_ID_LEN + 1];
+	rfx_event_query q;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "badquery") == 0);
+	q = q_any(), q.limit = 0;
+	CU_ASSERT_EQUAL(ops->query_events(f.state, &q, &out, &n, next), RFX_EINVAL);
+	q = q_any(), q.limit = 1001;
+	CU_ASSERT_EQUAL(ops->query_events(f.state, &q, &out, &n, next), RFX_EINVAL);
+	q = q_any(), q.status = "burning";
+	CU_ASSERT_EQUAL(ops->query_events(f.state, &q, &out, &n, next), RFX_EINVAL);
+	CU_ASSERT_PTR_NULL(out);
+	CU_ASSERT_EQUAL(n, 0);
+	/* an empty store answers an empty page */
+	q = q_any(), q.limit = 10;
+	CU_ASSERT_EQUAL(ops->query_events(f.state, &q, &out, &n, next), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_STRING_EQUAL(next, "");
+	free(out);
+	store_close(&f);
+}
+
+static void test_store_count_events_counts_stored_events(void)
+{
+	struct fixture f;
+	rfx_event *evs[10];
+	uint64_t n = 99;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "count") == 0);
+	CU_ASSERT(ops->count_events(f.state, &n) == 0);
+	CU_ASSERT_EQUAL(n, 0);
+	for (int i = 0; i < 10; i++)
+		evs[i] = mk_event("h", "c", RFX_SEV_INFO);
+	CU_ASSERT_FATAL(put_and_unref(&f, evs, 10) == 0);
+	CU_ASSERT(ops->count_events(f.state, &n) == 0);
+	CU_ASSERT_EQUAL(n, 10);
+	CU_ASSERT_EQUAL(ops->put_events(f.state, evs, 0), 0);
+	store_close(&f);
+}
+
+/* Readers (API threads) and the writer (the store thread) at the same time:
+ * every read succeeds and sees a consistent count. */
+struct reader_arg {
+	struct fixture *f;
+	int errors;
+	uint64_t last_count;
+};
+
+static void *reader_main(void *p)
+{
+	struct reader_arg *a = p;
+
+	for (int i = 0; i < 40; i++) {
+		rfx_event_query q = q_any();
+		rfx_event **out = NULL;
+		size_t n = 0;
+		char next[RFX_EVENT_ID_LEN + 1];
+		uint64_t c = 0;
+		char *v = NULL;
+
+		q.limit = 20;
+		if (ops->query_events(a->f->state, &q, &out, &n, next) != 0)
+			a->errors++;
+		if (n > 0) {
+			rfx_event *got = NULL;
+			if (ops->get_event(a->f->state, out[0]->id, &got) != 0)
+				a->errors++;
+			rfx_event_unref(got);
+		}
+		for (size_t k = 0; k < n; k++)
+			rfx_event_unref(out[k]);
+		free(out);
+		if (ops->count_events(a->f->state, &c) != 0 || c < a->last_count || c % 50 != 0)
+			a->errors++;
+		a->last_count = c;
+		int rc = ops->kv_get(a->f->state, "ns", "k", &v);
+		if (rc != 0 && rc != RFX_ENOENT)
+			a->errors++;
+		free(v);
+	}
+	return NULL;
+}
+
+static void test_store_reads_run_while_writing(void)
+{
+	struct fixture f;
+	pthread_t th[6];
+	struct reader_arg args[6];
+	uint64_t n = 0;
+	int errors = 0;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "concurrent") == 0);
+	for (int i = 0; i < 6; i++) {
+		args[i] = (struct reader_arg){.f = &f};
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, reader_main, &args[i]) == 0);
+	}
+	for (int b = 0; b < 20; b++) {
+		rfx_event *evs[50];
+		char val[16];
+		for (int i = 0; i < 50; i++)
+			evs[i] = mk_event("h", "c", RFX_SEV_INFO);
+		if (put_and_unref(&f, evs, 50) != 0)
+			errors++;
+		snprintf(val, sizeof val, "%d", b);
+		if (ops->kv_put(f.state, "ns", "k", val) != 0)
+			errors++;
+	}
+	for (int i = 0; i < 6; i++) {
+		pthread_join(th[i], NULL);
+		errors += args[i].errors;
+	}
+	CU_ASSERT_EQUAL(errors, 0);
+	CU_ASSERT(ops->count_events(f.state, &n) == 0);
+	CU_ASSERT_EQUAL(n, 1000);
+	store_close(&f);
+}
+
+/* ---- key-value state ---------------------------------------------------------- */
+
+static void test_store_kv_put_get_del(void)
+{
+	struct fixture f;
+	char *v = NULL;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "kv") == 0);
+	CU_ASSERT_EQUAL(ops->kv_get(f.state, "input:a", "offset", &v), RFX_ENOENT);
+	CU_ASSERT_EQUAL(ops->kv_put(f.state, "input:a", "offset", "42"), 0);
+	CU_ASSERT_EQUAL(ops->kv_put(f.state, "input:b", "offset", "7 \"quoted\" ✓"), 0);
+	CU_ASSERT_EQUAL_FATAL(ops->kv_get(f.state, "input:a", "offset", &v), 0);
+	CU_ASSERT_STRING_EQUAL(v, "42");
+	free(v);
+	CU_ASSERT_EQUAL(ops->kv_put(f.state, "input:a", "offset", "43"), 0);
+	CU_ASSERT_EQUAL_FATAL(ops->kv_get(f.state, "input:a", "offset", &v), 0);
+	CU_ASSERT_STRING_EQUAL(v, "43");
+	free(v);
+	/* namespaces do not see each other */
+	CU_ASSERT_EQUAL_FATAL(ops->kv_get(f.state, "input:b", "offset", &v), 0);
+	CU_ASSERT_STRING_EQUAL(v, "7 \"quoted\" ✓");
+	free(v);
+	CU_ASSERT_EQUAL(ops->kv_put(f.state, "input:a", "empty", ""), 0);
+	CU_ASSERT_EQUAL_FATAL(ops->kv_get(f.state, "input:a", "empty", &v), 0);
+	CU_ASSERT_STRING_EQUAL(v, "");
+	free(v);
+	CU_ASSERT_EQUAL(ops->kv_del(f.state, "input:a", "offset"), 0);
+	CU_ASSERT_EQUAL(ops->kv_get(f.state, "input:a", "offset", &v), RFX_ENOENT);
+	CU_ASSERT_EQUAL_FATAL(ops->kv_get(f.state, "input:b", "offset", &v), 0);
+	free(v);
+	/* deleting what is not there is not an error */
+	CU_ASSERT_EQUAL(ops->kv_del(f.state, "input:a", "offset"), 0);
+	store_close(&f);
+}
+
+/* ---- persistence ---------------------------------------------------------------- */
+
+static void test_store_data_survives_reopen(void)
+{
+	struct fixture f;
+	rfx_event *evs[3], *got = NULL;
+	char id[RFX_EVENT_ID_LEN + 1], name[64];
+	char *v = NULL;
+	uint64_t n = 0;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "reopen") == 0);
+	snprintf(name, sizeof name, "%s", f.name);
+	for (int i = 0; i < 3; i++)
+		evs[i] = mk_event("h", "c", RFX_SEV_INFO);
+	rfx_event_label_set(evs[1], "k", "v");
+	memcpy(id, evs[1]->id, sizeof id);
+	CU_ASSERT_FATAL(put_and_unref(&f, evs, 3) == 0);
+	CU_ASSERT_EQUAL(ops->kv_put(f.state, "ns", "key", "value"), 0);
+	store_close(&f);
+
+	CU_ASSERT_FATAL(store_open_with(&f, name, NULL) == 0);
+	CU_ASSERT(ops->count_events(f.state, &n) == 0);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_FATAL(ops->get_event(f.state, id, &got) == 0);
+	CU_ASSERT(streq(rfx_event_label_get(got, "k"), "v"));
+	rfx_event_unref(got);
+	CU_ASSERT_EQUAL_FATAL(ops->kv_get(f.state, "ns", "key", &v), 0);
+	CU_ASSERT_STRING_EQUAL(v, "value");
+	free(v);
+	store_close(&f);
+}
+
+/* ---- SQLite only: the database file itself ---------------------------------------- */
+
+/* libsqlite3 is already loaded as the plugin's dependency; the test takes
+ * the few functions it needs from it rather than linking it. */
+static struct {
+	__typeof__(&sqlite3_open) open;
+	__typeof__(&sqlite3_exec) exec;
+	__typeof__(&sqlite3_close) close;
+} sq;
+
+static int load_sqlite(void)
+{
+	void *h = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_NOLOAD);
+
+	if (!h)
+		h = dlopen("libsqlite3.so.0", RTLD_NOW);
+	if (!h)
+		return -1;
+	sq.open = (__typeof__(sq.open))dlsym(h, "sqlite3_open");
+	sq.exec = (__typeof__(sq.exec))dlsym(h, "sqlite3_exec");
+	sq.close = (__typeof__(sq.close))dlsym(h, "sqlite3_close");
+	/* the library stays loaded by the plugin; drop only our reference */
+	dlclose(h);
+	return sq.open && sq.exec && sq.close ? 0 : -1;
+}
+
+static int collect_int(void *arg, int ncol, char **vals, char **names)
+{
+	char *out = arg;
+	size_t len = strlen(out);
+
+	snprintf(out + len, 64 - len, "%s%s", len ? "," : "", vals[0] ? vals[0] : "NULL");
+	return 0;
+}
+
+/* Runs sql on the test's database file; rows of the first column, comma
+ * separated, go to out (64 bytes). */
+static int sql_on(const struct fixture *f, const char *sql, char *out)
+{
+	char path[512];
+	sqlite3 *db = NULL;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/%s.db", tmpdir, f->name);
+	out[0] = '\0';
+	if (sq.open(path, &db) != SQLITE_OK) {
+		sq.close(db);
+		return -1;
+	}
+	rc = sq.exec(db, sql, collect_int, out, NULL);
+	sq.close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static void test_sqlite_records_schema_version_1(void)
+{
+	struct fixture f;
+	char out[64];
+
+	CU_ASSERT_FATAL(load_sqlite() == 0);
+	CU_ASSERT_FATAL(store_open_fresh(&f, "version") == 0);
+	CU_ASSERT_EQUAL(sql_on(&f, "SELECT version FROM schema_migrations ORDER BY version", out), 0);
+	CU_ASSERT_STRING_EQUAL(out, "1");
+	CU_ASSERT_EQUAL(sql_on(&f, "PRAGMA journal_mode", out), 0);
+	CU_ASSERT_STRING_EQUAL(out, "wal");
+	store_close(&f);
+	/* reopening applies nothing twice */
+	char name[64];
+	snprintf(name, sizeof name, "%s", f.name);
+	CU_ASSERT_FATAL(store_open_with(&f, name, NULL) == 0);
+	store_close(&f);
+	CU_ASSERT_EQUAL(sql_on(&f, "SELECT count(*) FROM schema_migrations", out), 0);
+	CU_ASSERT_STRING_EQUAL(out, "1");
+}
+
+static void test_sqlite_refuses_a_newer_schema(void)
+{
+	struct fixture f;
+	char name[64], out[64];
+
+	CU_ASSERT_FATAL(load_sqlite() == 0);
+	CU_ASSERT_FATAL(store_open_fresh(&f, "future") == 0);
+	snprintf(name, sizeof name, "%s", f.name);
+	store_close(&f);
+	CU_ASSERT_EQUAL(sql_on(&f, "INSERT INTO schema_migrations VALUES(99, 'later')", out), 0);
+
+	CU_ASSERT_NOT_EQUAL(store_open_with(&f, name, NULL), 0);
+	CU_ASSERT_PTR_NULL(f.state);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f.err, "schema version 99"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(f.err, "newer reflex"));
+	store_close(&f);
+}
+
+static void test_sqlite_options_reach_the_database(void)
+{
+	struct fixture f;
+	rfx_event *ev;
+
+	/* an absolute path is used as is, normal sync still stores */
+	char extra[600];
+	snprintf(extra, sizeof extra, "synchronous: normal\nbusy_timeout: 250ms\n"
+		 "cache_size: 8MiB\nmmap_size: 0\n");
+	CU_ASSERT_FATAL(store_open_with(&f, "opts", extra) == 0);
+	ev = mk_event("h", "c", RFX_SEV_INFO);
+	CU_ASSERT_EQUAL(put_and_unref(&f, &ev, 1), 0);
+	store_close(&f);
+	CU_ASSERT_EQUAL(access("opts.db", F_OK), -1); /* not in the cwd */
+	char path[512];
+	snprintf(path, sizeof path, "%s/opts.db", tmpdir);
+	CU_ASSERT_EQUAL(access(path, F_OK), 0);
+
+	/* a directory that does not exist is a clear error */
+	CU_ASSERT_NOT_EQUAL(store_open_with(&f, "nodir/sub", NULL), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f.err, "nodir/sub.db"));
+	store_close(&f);
+}
+
+/* ---- main ---------------------------------------------------------------------- */
+
+static void remove_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[1024];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (unlink(path) != 0)
+			remove_tree(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static int load_plugin(void)
+{
+	char def[1024];
+	const char *path = getenv("REFLEX_STORE_PLUGIN");
+	rfx_plugin_entry_fn entry;
+
+	if (!path || !*path) {
+		const char *b = getenv("REFLEX_BUILDDIR");
+		snprintf(def, sizeof def, "%s/plugins/stores/sqlite/.libs/store_sqlite.so",
+			 b && *b ? b : ".");
+		path = def;
+	}
+	plugin_handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!plugin_handle) {
+		fprintf(stderr, "test_store: cannot load %s: %s\n", path, dlerror());
+		return -1;
+	}
+	entry = (rfx_plugin_entry_fn)dlsym(plugin_handle, RFX_PLUGIN_ENTRY_SYMBOL);
+	desc = entry ? entry() : NULL;
+	if (!desc || desc->kind != RFX_KIND_STORE || !desc->store || !desc->init) {
+		fprintf(stderr, "test_store: %s is not a store plugin\n", path);
+		return -1;
+	}
+	ops = desc->store;
+	return 0;
+}
+
+int main(void)
+{
+	CU_pSuite suite;
+	unsigned failures;
+	bool is_sqlite;
+
+	if (load_plugin() != 0)
+		return 1;
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	is_sqlite = strcmp(desc->name, "sqlite") == 0;
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	suite = CU_add_suite(is_sqlite ? "store (sqlite)" : "store", NULL, NULL);
+	CU_add_test(suite, "test_store_round_trip_keeps_every_field",
+		    test_store_round_trip_keeps_every_field);
+	CU_add_test(suite, "test_store_get_missing_event_is_enoent",
+		    test_store_get_missing_event_is_enoent);
+	CU_add_test(suite, "test_store_reput_of_a_batch_is_idempotent",
+		    test_store_reput_of_a_batch_is_idempotent);
+	CU_add_test(suite, "test_store_query_filters_by_each_field",
+		    test_store_query_filters_by_each_field);
+	CU_add_test(suite, "test_store_query_severity_means_at_least_this_severe",
+		    test_store_query_severity_means_at_least_this_severe);
+	CU_add_test(suite, "test_store_query_since_inclusive_until_exclusive",
+		    test_store_query_since_inclusive_until_exclusive);
+	CU_add_test(suite, "test_store_query_text_takes_wildcards_literally",
+		    test_store_query_text_takes_wildcards_literally);
+	CU_add_test(suite, "test_store_query_pages_newest_first_without_gaps",
+		    test_store_query_pages_newest_first_without_gaps);
+	CU_add_test(suite, "test_store_query_rejects_bad_limit_and_status",
+		    test_store_query_rejects_bad_limit_and_status);
+	CU_add_test(suite, "test_store_count_events_counts_stored_events",
+		    test_store_count_events_counts_stored_events);
+	CU_add_test(suite, "test_store_reads_run_while_writing",
+		    test_store_reads_run_while_writing);
+	CU_add_test(suite, "test_store_kv_put_get_del", test_store_kv_put_get_del);
+	CU_add_test(suite, "test_store_data_survives_reopen", test_store_data_survives_reopen);
+	if (is_sqlite) {
+		CU_add_test(suite, "test_sqlite_records_schema_version_1",
+			    test_sqlite_records_schema_version_1);
+		CU_add_test(suite, "test_sqlite_refuses_a_newer_schema",
+			    test_sqlite_refuses_a_newer_schema);
+		CU_add_test(suite, "test_sqlite_options_reach_the_database",
+			    test_sqlite_options_reach_the_database);
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	remove_tree(tmpdir);
+	dlclose(plugin_handle);
+	return failures > 0 ? 1 : 0;
+}
