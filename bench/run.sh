@@ -29,11 +29,11 @@ U="http://127.0.0.1:$PORT/api/v1/events/webhook"
 echo "== webhook -> SQLite (synchronous=${BENCH_SYNC:-full}), durable ack, ${DUR}s per run, $(nproc) cores"
 run() { "$B/bench/loadgen" --url "$U" -d "$DUR" --warmup 1 "$@" | tee -a "$T/results" | grep -E '^RESULT'; }
 run -c 16 -b 1
-run -c 16 -b 100
+run -c 64 -b 100
 best=$(grep 'batch=100' "$T/results" | sed 's/.*req_s=\([0-9.]*\).*/\1/' | tail -1)
 half=$(awk -v r="$best" 'BEGIN { printf "%d", r / 2 }')
 echo "== latency at half the batch-100 peak: $half req/s"
-run -c 16 -b 100 -r "$half"
+run -c 64 -b 100 -r "$half"
 kill -TERM $PID; wait $PID || true; PID=""
 echo "== store batch insert (bench/store_bench)"
 "$B/bench/store_bench" || true

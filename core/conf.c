@@ -76,7 +76,7 @@ const rfx_option rfx_pipeline_options[] = {
 	{"block_timeout", RFX_OPT_DURATION, "2s", RFX_OPT_RANGE, 0, 600000, NULL,
 	 "How long a producer waits for room in a full queue",
 	 offsetof(struct rfx_pipeline_conf, block_timeout_ms), NULL},
-	{"batch_size", RFX_OPT_INT, "1000", RFX_OPT_RANGE, 1, 100000, NULL,
+	{"batch_size", RFX_OPT_INT, "5000", RFX_OPT_RANGE, 1, 100000, NULL,
 	 "Most events committed to the store in one transaction",
 	 offsetof(struct rfx_pipeline_conf, batch_size), NULL},
 	{"workers", RFX_OPT_INT, "1", RFX_OPT_RANGE, 1, 64, NULL,
