@@ -161,9 +161,12 @@ struct rfx_agent *rfx_agent_start(const struct rfx_conf *conf)
 	a->inputs = calloc(conf->ninputs + 1, sizeof(*a->inputs));
 	if (!a->outputs || !a->inputs)
 		goto fail;
-	for (size_t i = 0; i < conf->noutputs; i++, a->noutputs++) {
+	for (size_t i = 0; i < conf->noutputs; i++) {
 		const struct rfx_inst_conf *ic = &conf->outputs[i];
-		if (run_init(a, &a->outputs[i], ic) || run_start(&a->outputs[i]))
+		if (run_init(a, &a->outputs[i], ic))
+			goto fail;
+		a->noutputs++; /* from here on, stop/destroy must see it */
+		if (run_start(&a->outputs[i]))
 			goto fail;
 		struct rfx_output_spec spec = {.name = ic->name, .plugin = ic->desc,
 					       .state = a->outputs[i].state, .match = ic->match};
@@ -173,9 +176,11 @@ struct rfx_agent *rfx_agent_start(const struct rfx_conf *conf)
 	if (rfx_pipeline_start(a->pipeline))
 		goto fail;
 
-	for (size_t i = 0; i < conf->ninputs; i++, a->ninputs++)
+	for (size_t i = 0; i < conf->ninputs; i++) {
 		if (run_init(a, &a->inputs[i], &conf->inputs[i]))
 			goto fail;
+		a->ninputs++;
+	}
 
 	a->api = (struct rfx_api_ctx){
 		.store = conf->store.desc->store,

@@ -193,6 +193,18 @@ static const char *scalar_of(const rfx_node *map, const char *key)
 	return n && n->type == RFX_NODE_SCALAR && !n->null ? n->value : NULL;
 }
 
+static bool valid_instance_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
+			return false;
+	return true;
+}
+
 /* Validates one instance mapping; fills ic. `kind` is what the section
  * takes. */
 static void parse_instance(struct rfx_conf *c, struct rfx_inst_conf *ic, rfx_kind kind,
@@ -230,6 +242,10 @@ static void parse_instance(struct rfx_conf *c, struct rfx_inst_conf *ic, rfx_kin
 	ic->plugin = strdup(plugin);
 	ic->name = strdup(name ? name : (kind == RFX_KIND_STORE ? "store" : plugin));
 	snprintf(ic->ctx + strlen(ic->ctx), sizeof(ic->ctx) - strlen(ic->ctx), " (%s)", plugin);
+	if (name && !valid_instance_name(name))
+		rfx_diag_add(d, rfx_node_get(node, "name"), "%s: instance name '%s' may only use "
+			     "letters, digits, '_', '-' and '.' (up to 64): it names logs and metric "
+			     "labels", ic->ctx, name);
 
 	ic->desc = rfx_loader_get(c->loader, kind, plugin, err, sizeof(err));
 	if (!ic->desc) {

@@ -47,8 +47,21 @@ rfx_kind rfx_kind_parse(const char *name)
 
 static int add_dir(struct rfx_loader *l, const char *d, size_t len)
 {
+	char a[PATH_MAX], b[PATH_MAX], *dir;
+
 	if (len == 0)
 		return 0;
+	/* the same directory twice would list and offer its plugins twice */
+	if (!(dir = strndup(d, len)))
+		return -1;
+	for (size_t i = 0; i < l->ndirs; i++) {
+		if (strcmp(l->dirs[i], dir) == 0 ||
+		    (realpath(l->dirs[i], a) && realpath(dir, b) && strcmp(a, b) == 0)) {
+			free(dir);
+			return 0;
+		}
+	}
+	free(dir);
 	char **v = realloc(l->dirs, (l->ndirs + 1) * sizeof(*v));
 	if (!v)
 		return -1;
@@ -100,6 +113,13 @@ void rfx_loader_free(struct rfx_loader *l)
 		free(x);
 	}
 	free(l);
+}
+
+/* "an input", "a store": the article for a kind in messages. */
+static const char *art(rfx_kind k)
+{
+	return k == RFX_KIND_INPUT || k == RFX_KIND_OUTPUT || k == RFX_KIND_ITSM ||
+	       k == RFX_KIND_ACTION || k == RFX_KIND_ANALYZER ? "an" : "a";
 }
 
 static bool valid_name(const char *s)
@@ -305,8 +325,9 @@ const rfx_plugin *rfx_loader_get(struct rfx_loader *l, rfx_kind kind, const char
 		if (!(d = rfx_loader_open(l, name, err, errlen)))
 			return NULL;
 		if (d->kind != kind) {
-			snprintf(err, errlen, "%s: plugin '%s' is an %s plugin, not an %s plugin", name,
-				 d->name, rfx_kind_name(d->kind), rfx_kind_name(kind));
+			snprintf(err, errlen, "%s: plugin '%s' is %s %s plugin, not %s %s plugin", name,
+				 d->name, art(d->kind), rfx_kind_name(d->kind), art(kind),
+				 rfx_kind_name(kind));
 			return NULL;
 		}
 		return d;
@@ -324,9 +345,9 @@ const rfx_plugin *rfx_loader_get(struct rfx_loader *l, rfx_kind kind, const char
 	for (int k = RFX_KIND_INPUT; k <= RFX_KIND_STORE; k++) {
 		if ((rfx_kind)k != kind && search(l, (rfx_kind)k, name, path, sizeof(path))) {
 			snprintf(err, errlen,
-				 "plugin '%s' is an %s plugin (%s); it cannot be used where an %s "
-				 "plugin is expected", name, rfx_kind_name((rfx_kind)k), path,
-				 rfx_kind_name(kind));
+				 "plugin '%s' is %s %s plugin (%s); it cannot be used where %s %s "
+				 "plugin is expected", name, art((rfx_kind)k), rfx_kind_name((rfx_kind)k),
+				 path, art(kind), rfx_kind_name(kind));
 			return NULL;
 		}
 	}

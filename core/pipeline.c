@@ -39,7 +39,7 @@ struct output {
 	pthread_t thread;
 	bool running;
 	char label[160];
-	rfx_metric *m_out, *m_dropped_full, *m_failed, *m_retried, *m_filtered;
+	rfx_metric *m_out, *m_dropped_full, *m_failed, *m_retried, *m_filtered, *m_declined;
 };
 
 struct rfx_pipeline {
@@ -332,11 +332,14 @@ static void *output_main(void *arg)
 					backoff_ms *= 2;
 				continue;
 			}
+			if (r == RFX_DROP) {
+				/* the output declined it ("not for me"): counted, not an error */
+				rfx_metric_add(o->m_declined, 1);
+				break;
+			}
 			rfx_metric_add(o->m_failed, 1);
 			rfx_log(RFX_LOG_WARNING, o->label, "event %s not delivered: %s", it.ev->id,
-				r == RFX_DROP ? "dropped by the output"
-				: r == RFX_RETRY ? "retries exhausted"
-						 : "permanent failure");
+				r == RFX_RETRY ? "retries exhausted" : "permanent failure");
 			break;
 		}
 		rfx_event_unref(it.ev);
@@ -409,6 +412,8 @@ int rfx_pipeline_add_output(struct rfx_pipeline *p, const struct rfx_output_spec
 	o->m_filtered = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_output_unmatched_total",
 				       "Events not routed to an output because match: was false",
 				       lbl);
+	o->m_declined = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_output_declined_total",
+				       "Events an output declined with DROP (not for it)", lbl);
 	snprintf(lbl, sizeof(lbl), "stage=\"output\",reason=\"queue_full\",output=\"%s\"",
 		 spec->name);
 	o->m_dropped_full = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_events_dropped_total",

@@ -23,8 +23,9 @@
  *    with host->event_ref to keep an event longer);
  *  - events passed to host->emit belong to the core from then on, whatever
  *    emit returns;
- *  - strings returned by the host (kv_get, event_to_json text) are owned by
- *    the caller and freed with free().
+ *  - strings returned by the host (kv_get) are owned by the caller and
+ *    freed with free(); json-c objects it returns (event_to_json) are owned
+ *    by the caller and released with json_object_put().
  *
  * Threads: init/start/stop/destroy run on the main thread. handle() of one
  * instance runs on one thread at a time. Inputs run their own threads (start
@@ -55,7 +56,7 @@ extern "C" {
 typedef enum rfx_result {
 	RFX_OK = 0,
 	RFX_RETRY = 1, /* transient failure: try again later */
-	RFX_DROP = 2,  /* not for me / not deliverable: drop it, counted */
+	RFX_DROP = 2,  /* not for me: declined, counted, not an error */
 	RFX_FAIL = 3,  /* permanent failure: counted and logged */
 } rfx_result;
 
@@ -218,8 +219,9 @@ typedef struct rfx_host {
 				void (*cb)(void *arg), void *arg);
 	void (*timer_cancel)(rfx_timer *t);
 
-	/* Metrics, exported at /metrics with an instance label. Counters only
-	 * go up; gauges are set. name: [a-z_]+, prefixed reflex_<kind>_. */
+	/* Metrics, exported at /metrics as reflex_<kind>_<plugin>_<name> with
+	 * an instance="NAME" label. name: [a-z0-9_]+. Counters only go up;
+	 * gauges are set. NULL for a bad name. */
 	rfx_metric *(*counter)(rfx_instance *inst, const char *name, const char *help);
 	rfx_metric *(*gauge)(rfx_instance *inst, const char *name, const char *help);
 	void (*metric_add)(rfx_metric *m, double v);

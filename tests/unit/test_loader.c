@@ -241,6 +241,19 @@ static void test_conf_duplicate_instance_names(void)
 	unlink(path);
 }
 
+static void test_conf_refuses_instance_names_unfit_for_labels(void)
+{
+	char path[256], want[1024];
+	rfx_diag d;
+	struct rfx_conf *c = load_text("inputs:\n"
+				       "  - { name: 'h\"x', plugin: webhook }\n", &d, path, sizeof(path));
+	CU_ASSERT_PTR_NULL(c);
+	snprintf(want, sizeof(want), "%s:2:13: inputs[0] (webhook): instance name 'h\"x' may only use", path);
+	CU_ASSERT_TRUE(diag_has(&d, want));
+	rfx_diag_free(&d);
+	unlink(path);
+}
+
 static void test_conf_unknown_section_suggests(void)
 {
 	char path[256], want[1024];
@@ -271,6 +284,7 @@ int main(void)
 		RFX_TEST(test_conf_reports_bad_match_expression_with_column),
 		RFX_TEST(test_conf_refuses_open_api_off_loopback),
 		RFX_TEST(test_conf_duplicate_instance_names),
+		RFX_TEST(test_conf_refuses_instance_names_unfit_for_labels),
 		RFX_TEST(test_conf_unknown_section_suggests),
 		{NULL, NULL},
 	};
