@@ -230,6 +230,8 @@ static int store_batch(struct rfx_pipeline *p, rfx_event **evs, size_t n)
 							  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 		if (rc == 0)
 			return 0;
+		if (attempt + 1 == STORE_ATTEMPTS)
+			break;
 		rfx_log(RFX_LOG_WARNING, "pipeline",
 			"store failed for a batch of %zu events (attempt %d of %d); retrying in %lld ms",
 			n, attempt + 1, STORE_ATTEMPTS, (long long)backoff_ms);
