@@ -181,6 +181,10 @@ static double run_once(struct bench *b, const char *sync, size_t batch, size_t n
 		state = NULL;
 		goto out;
 	}
+	if (desc->start && desc->start(state) != 0) {
+		fprintf(stderr, "store_bench: start failed\n");
+		goto out;
+	}
 	t0 = now_s();
 	for (size_t i = 0; i < n; i += batch) {
 		size_t k = n - i < batch ? n - i : batch;
@@ -191,6 +195,8 @@ static double run_once(struct bench *b, const char *sync, size_t batch, size_t n
 	}
 	rate = (double)n / (now_s() - t0);
 out:
+	if (state && desc->stop)
+		desc->stop(state);
 	if (state && desc->destroy)
 		desc->destroy(state);
 	if (cfg)

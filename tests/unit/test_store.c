@@ -93,9 +93,16 @@ static int store_open_with(struct fixture *f, const char *name, const char *extr
 	f->inst = rfx_instance_new(RFX_KIND_STORE, desc->name, "store", tmpdir);
 	if (doc && rfx_doc_root(doc) && f->cfg && f->inst &&
 	    rfx_schema_apply(desc->options, rfx_doc_root(doc), f->cfg, "store", NULL, &d) == 0)
+	{
 		rc = desc->init(f->inst, rfx_host_table(), f->cfg, &f->state, f->err,
 				sizeof f->err);
-	else
+		/* as the agent does: start after init, stop before destroy */
+		if (rc == 0 && desc->start && desc->start(f->state) != 0) {
+			snprintf(f->err, sizeof f->err, "start failed");
+			desc->destroy(f->state);
+			rc = RFX_EIO;
+		}
+	} else
 		rfx_diag_print(&d, stderr);
 	rfx_doc_free(doc);
 	rfx_diag_free(&d);
@@ -109,6 +116,8 @@ static int store_open_with(struct fixture *f, const char *name, const char *extr
 
 static void store_close(struct fixture *f)
 {
+	if (f->state && desc->stop)
+		desc->stop(f->state);
 	if (f->state && desc->destroy)
 		desc->destroy(f->state);
 	f->state = NULL;
