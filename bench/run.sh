@@ -27,7 +27,7 @@ PID=$!
 for i in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 U="http://127.0.0.1:$PORT/api/v1/events/webhook"
 echo "== webhook -> SQLite (synchronous=${BENCH_SYNC:-full}), durable ack, ${DUR}s per run, $(nproc) cores"
-run() { "$B/bench/loadgen" --url "$U" -d "$DUR" --warmup 1 "$@" | tee -a "$T/results" | grep -E '^RESULT'; }
+run() { { "$B/bench/loadgen" --url "$U" -d "$DUR" --warmup 1 "$@" || echo "loadgen failed ($?)"; } | tee -a "$T/results" | grep -E '^RESULT|failed' || true; }
 run -c 16 -b 1
 run -c 64 -b 100
 best=$(grep 'batch=100' "$T/results" | sed 's/.*req_s=\([0-9.]*\).*/\1/' | tail -1)

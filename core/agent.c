@@ -193,12 +193,15 @@ struct rfx_agent *rfx_agent_start(const struct rfx_conf *conf)
 	if (rfx_api_register(a->http, &a->api))
 		goto fail;
 	if (rfx_http_start(a->http, err, sizeof(err))) {
-		rfx_log(RFX_LOG_ERROR, "agent", "api: cannot listen on %s: %s", conf->api.listen, err);
+		rfx_log(RFX_LOG_ERROR, "agent", "api: %s", err);
 		goto fail;
 	}
 	for (size_t i = 0; i < a->ninputs; i++)
 		if (run_start(&a->inputs[i]))
 			goto fail;
+	if (a->ninputs == 0)
+		rfx_log(RFX_LOG_WARNING, "agent", "no inputs are configured: nothing will come in "
+			"(add one under inputs:, see etc/reflex.yaml)");
 	rfx_log(RFX_LOG_INFO, "agent",
 		"%s %s started: %zu input(s), %zu output(s), store %s, data in %s, API on http://%s",
 		conf->agent.name, RFX_VERSION, a->ninputs, a->noutputs, conf->store.desc->name,

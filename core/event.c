@@ -400,7 +400,8 @@ rfx_event *rfx_event_from_json(struct json_object *obj, char *err, size_t errlen
 		if (rfx_event_set(ev, json_strings[i].field, json_object_get_string(v)))
 			FAIL("out of memory");
 	}
-	if (!ev->str[RFX_F_CHECK] && !ev->str[RFX_F_MESSAGE])
+	if ((!ev->str[RFX_F_CHECK] || !*ev->str[RFX_F_CHECK]) &&
+	    (!ev->str[RFX_F_MESSAGE] || !*ev->str[RFX_F_MESSAGE]))
 		FAIL("check: an event needs at least 'check' or 'message'");
 
 	if (json_object_object_get_ex(obj, "severity", &v) && v) {

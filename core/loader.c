@@ -315,6 +315,36 @@ static bool search(struct rfx_loader *l, rfx_kind kind, const char *name, char *
 	return false;
 }
 
+/* The installed plugin of this kind whose name is closest to `name`. */
+static void suggest_name(struct rfx_loader *l, rfx_kind kind, const char *name, char *out,
+			 size_t len)
+{
+	const char *names[65];
+	char store[64][64];
+	size_t n = 0, plen = strlen(rfx_kind_name(kind)) + 1;
+
+	for (size_t i = 0; i < l->ndirs && n < 64; i++) {
+		DIR *d = opendir(l->dirs[i]);
+		struct dirent *e;
+		while (d && n < 64 && (e = readdir(d))) {
+			size_t fl = strlen(e->d_name);
+			if (fl > plen + 3 && strncmp(e->d_name, rfx_kind_name(kind), plen - 1) == 0 &&
+			    e->d_name[plen - 1] == '_' && strcmp(e->d_name + fl - 3, ".so") == 0 &&
+			    fl - plen - 3 < sizeof(store[0])) {
+				memcpy(store[n], e->d_name + plen, fl - plen - 3);
+				store[n][fl - plen - 3] = '\0';
+				names[n] = store[n];
+				n++;
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+	names[n] = NULL;
+	const char *s = rfx_suggest(name, names);
+	snprintf(out, len, "%s", s ? s : "");
+}
+
 const rfx_plugin *rfx_loader_get(struct rfx_loader *l, rfx_kind kind, const char *name,
 				 char *err, size_t errlen)
 {
@@ -351,8 +381,11 @@ const rfx_plugin *rfx_loader_get(struct rfx_loader *l, rfx_kind kind, const char
 			return NULL;
 		}
 	}
-	size_t off = (size_t)snprintf(err, errlen, "no %s plugin named '%s' (looked for %s_%s.so in",
-				      rfx_kind_name(kind), name, rfx_kind_name(kind), name);
+	char guess[64] = "";
+	suggest_name(l, kind, name, guess, sizeof(guess));
+	size_t off = (size_t)snprintf(err, errlen, "no %s plugin named '%s'%s%s%s (looked for %s_%s.so in",
+				      rfx_kind_name(kind), name, *guess ? "; did you mean '" : "",
+				      guess, *guess ? "'?" : "", rfx_kind_name(kind), name);
 	for (size_t i = 0; i < l->ndirs && off < errlen; i++)
 		off += (size_t)snprintf(err + off, errlen - off, "%s %s", i ? "," : "", l->dirs[i]);
 	if (off < errlen)

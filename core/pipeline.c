@@ -330,8 +330,7 @@ static void *output_main(void *arg)
 				rfx_metric_add(o->m_retried, 1);
 				struct timespec ts = {backoff_ms / 1000, (backoff_ms % 1000) * 1000000};
 				nanosleep(&ts, NULL);
-				if (backoff_ms < 5000)
-					backoff_ms *= 2;
+				backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
 				continue;
 			}
 			if (r == RFX_DROP) {

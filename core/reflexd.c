@@ -134,8 +134,9 @@ static struct rfx_conf *load_or_report(const char *path)
 	rfx_diag d;
 	rfx_diag_init(&d);
 	struct rfx_conf *c = rfx_conf_load(path, &d);
-	for (size_t i = 0; i < d.n; i++)
-		rfx_log(RFX_LOG_ERROR, "config", "%s", d.msgs[i]);
+	/* every error, as --check-config prints them: the log's rate limit
+	 * must not hide the 21st mistake */
+	rfx_diag_print(&d, stderr);
 	rfx_diag_free(&d);
 	return c;
 }

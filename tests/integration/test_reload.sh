@@ -28,7 +28,7 @@ echo "inputs: [ { name: hook, plugin: webhok } ]" >"$TMP/reflex.yaml"
 kill -HUP "$RFX_PID"
 for i in $(seq 50); do grep -q "reload refused" "$TMP/reflexd.log" && break; sleep 0.1; done
 check "an invalid file is refused" grep -q "reload refused" "$TMP/reflexd.log"
-check "with its error position" grep -q "reflex.yaml:1:33: inputs\[0\] (webhok): no input plugin named 'webhok'" "$TMP/reflexd.log"
+check "with its error position" grep -q "reflex.yaml:1:33: inputs\[0\] (webhok): no input plugin named 'webhok'; did you mean 'webhook'?" "$TMP/reflexd.log"
 r=$(post /two '{"check":"d"}'); eq "the running configuration keeps working" 202 "${r%% *}"
 
 body=$(jq -cn '[range(500) | {check: ("q" + (. | tostring))}]')

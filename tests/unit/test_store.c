@@ -283,6 +283,33 @@ static void test_store_get_missing_event_is_enoent(void)
 	store_close(&f);
 }
 
+static void test_store_one_unstorable_event_does_not_fail_its_batch(void)
+{
+	struct fixture f;
+	rfx_event *evs[2], *got = NULL;
+	char id[RFX_EVENT_ID_LEN + 1];
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "deep") == 0);
+	evs[0] = mk_event("deep", "c", 3);
+	evs[1] = mk_event("fine", "c", 3);
+	/* attrs nested 100 levels deep: more than the store keeps */
+	struct json_object *o = evs[0]->attrs;
+	for (int i = 0; i < 100; i++) {
+		struct json_object *child = json_object_new_object();
+		json_object_object_add(o, "x", child);
+		o = child;
+	}
+	memcpy(id, evs[0]->id, sizeof id);
+	CU_ASSERT_EQUAL(put_and_unref(&f, evs, 2), 0);
+	CU_ASSERT_EQUAL(query_count(&f, q_any(), NULL), 2);
+	CU_ASSERT_EQUAL_FATAL(ops->get_event(f.state, id, &got), 0);
+	struct json_object *e = NULL;
+	CU_ASSERT_TRUE(json_object_object_get_ex(got->attrs, "_reflex_error", &e));
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(e), "attrs nested too deeply");
+	rfx_event_unref(got);
+	store_close(&f);
+}
+
 static void test_store_reput_of_a_batch_is_idempotent(void)
 {
 	struct fixture f;
@@ -897,6 +924,8 @@ int main(void)
 		    test_store_round_trip_keeps_every_field);
 	CU_add_test(suite, "test_store_get_missing_event_is_enoent",
 		    test_store_get_missing_event_is_enoent);
+	CU_add_test(suite, "test_store_one_unstorable_event_does_not_fail_its_batch",
+		    test_store_one_unstorable_event_does_not_fail_its_batch);
 	CU_add_test(suite, "test_store_reput_of_a_batch_is_idempotent",
 		    test_store_reput_of_a_batch_is_idempotent);
 	CU_add_test(suite, "test_store_query_filters_by_each_field",

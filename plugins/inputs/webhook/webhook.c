@@ -121,7 +121,7 @@ static int webhook_decode_json(struct webhook *w, struct json_object *root, rfx_
 
 	out = calloc(count, sizeof *out);
 	if (out == NULL) {
-		host->http_error(resp, 500, "internal_error", "out of memory");
+		host->http_error(resp, 500, "internal", "out of memory");
 		return -1;
 	}
 	for (built = 0; built < count; built++) {
@@ -145,7 +145,7 @@ static int webhook_decode_json(struct webhook *w, struct json_object *root, rfx_
 		}
 		if (webhook_set_raw(w, out[built], elem) != 0) {
 			built++; /* this one was built: unref it too */
-			host->http_error(resp, 500, "internal_error", "out of memory");
+			host->http_error(resp, 500, "internal", "out of memory");
 			goto fail;
 		}
 	}
@@ -199,12 +199,12 @@ static struct json_object *webhook_parse_body(struct webhook *w, const char *bod
 		return NULL;
 	}
 	if (len > (size_t)INT32_MAX) { /* json_tokener_parse_ex takes an int */
-		w->host->http_error(resp, 413, "too_large", "the request body is too large");
+		w->host->http_error(resp, 413, "payload_too_large", "the request body is too large");
 		return NULL;
 	}
 	tok = json_tokener_new();
 	if (tok == NULL) {
-		w->host->http_error(resp, 500, "internal_error", "out of memory");
+		w->host->http_error(resp, 500, "internal", "out of memory");
 		return NULL;
 	}
 	/* Strict: a webhook body is JSON, not json-c's lenient dialect. */
@@ -303,7 +303,7 @@ static void webhook_deliver(struct webhook *w, rfx_event **evs, size_t n, rfx_ht
 		webhook_unref_all(w, evs, n);
 		free(refs);
 		refs = NULL; /* holds no references yet */
-		host->http_error(resp, 500, "internal_error", "out of memory");
+		host->http_error(resp, 500, "internal", "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -322,7 +322,7 @@ static void webhook_deliver(struct webhook *w, rfx_event **evs, size_t n, rfx_ht
 		goto out;
 	}
 	if (rc != 0) {
-		host->http_error(resp, 500, "internal_error", "the events could not be queued (%d)",
+		host->http_error(resp, 500, "internal", "the events could not be queued (%d)",
 				 rc);
 		goto out;
 	}
@@ -330,7 +330,7 @@ static void webhook_deliver(struct webhook *w, rfx_event **evs, size_t n, rfx_ht
 	rc = host->ack_wait(ack, w->cfg->ack_timeout_ms);
 	if (rc == 0) {
 		if (webhook_accepted(refs, n, resp) != 0)
-			host->http_error(resp, 500, "internal_error",
+			host->http_error(resp, 500, "internal",
 					 "out of memory; the events were stored");
 		else
 			host->metric_add(w->events, (double)n);

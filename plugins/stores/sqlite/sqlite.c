@@ -906,6 +906,14 @@ static int insert_event(struct store *s, const rfx_event *ev)
 	labels_end = b->len;
 	if (rc == 0)
 		rc = ev->attrs ? json_add_value(b, ev->attrs, 0) : sbuf_add(b, "{}", 2);
+	if (rc == RFX_EINVAL) {
+		/* One event's attrs must not fail the whole batch (and every
+		 * sender in it): keep the event, say what was left out. */
+		s->host->log(s->inst, RFX_LOG_WARNING, "event %s: attrs nested deeper than 64 "
+			     "levels were not stored", ev->id);
+		b->len = labels_end;
+		rc = sbuf_add(b, "{\"_reflex_error\":\"attrs nested too deeply\"}", 43);
+	}
 	if (rc != 0) {
 		s->host->log(s->inst, RFX_LOG_ERROR, "event %s: cannot serialize %s", ev->id,
 			     rc == RFX_EINVAL ? "attrs (nested too deeply)" : "labels/attrs");
