@@ -189,7 +189,8 @@ struct store {
 	bool ckpt_running;
 	pthread_mutex_t ckpt_lock;
 	pthread_cond_t ckpt_cond;
-	int wal_pages;
+	int wal_pages;     /* frames in the WAL after the last commit */
+	bool caught_up;    /* the checkpointer's last pass copied every frame */
 	bool ckpt_stop;
 	int busy_timeout_ms; /* of the writer, restored after restart_wal */
 };
@@ -617,9 +618,15 @@ static void *ckpt_main(void *arg)
 
 	pthread_mutex_lock(&s->ckpt_lock);
 	while (!s->ckpt_stop) {
+		/* Keep the backlog small: a pass every 100 ms while there are
+		 * frames, at once when the WAL is large. */
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		if (s->wal_pages < CKPT_PAGES)
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (s->wal_pages < CKPT_PAGES || s->caught_up)
 			pthread_cond_timedwait(&s->ckpt_cond, &s->ckpt_lock, &ts);
 		if (s->ckpt_stop || s->wal_pages == 0)
 			continue;
@@ -631,9 +638,9 @@ static void *ckpt_main(void *arg)
 			s->host->log(s->inst, RFX_LOG_WARNING, "%s: checkpoint: %s", s->path,
 				     sqlite3_errmsg(s->cdb));
 		pthread_mutex_lock(&s->ckpt_lock);
-		/* all copied: the writer restarts the WAL at its next commit */
+		/* All copied: the writer may now restart the WAL cheaply. */
 		if (rc == SQLITE_OK && done >= log)
-			s->wal_pages = 0;
+			s->caught_up = true;
 	}
 	pthread_mutex_unlock(&s->ckpt_lock);
 	return NULL;
@@ -969,9 +976,13 @@ static int insert_event(struct store *s, const rfx_event *ev)
 static void restart_wal(struct store *s)
 {
 	pthread_mutex_lock(&s->ckpt_lock);
-	int pages = s->wal_pages;
+	/* Only right after the checkpointer copied everything: then this
+	 * RESTART copies just the frames of the last commit or two. Copying a
+	 * backlog here stalled commits for 50-100 ms. */
+	bool go = s->wal_pages >= WAL_RESTART_PAGES && s->caught_up;
+	s->caught_up = false;
 	pthread_mutex_unlock(&s->ckpt_lock);
-	if (pages < WAL_RESTART_PAGES)
+	if (!go)
 		return;
 	/* Never wait here: while the checkpointer thread is copying, the
 	 * busy handler would sleep in steps of up to 100 ms with the writer
