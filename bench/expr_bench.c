@@ -1,5 +1,6 @@
 /*
- * bench/expr_bench.c - how fast the condition language (core/expr.c)
+ * bench/expr_bench.c - how fast the condition language (core/expr_parse.c,
+ * core/expr_eval.c)
  * evaluates: compiles a few representative expressions and runs each over
  * the same set of pre-built events, printing evaluations per second (median
  * of five runs). Not a test; it only prints.

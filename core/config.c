@@ -1,7 +1,8 @@
 /*
  * core/config.c - owns the YAML front end: turning libyaml parser events into
  * a positioned rfx_node tree, ${...} substitution, top-level `include:`
- * merging, and the diagnostics list every config error goes to.
+ * merging, and the rfx_node lookup helpers. Errors go to the diagnostics
+ * list (diag.c).
  *
  * All nodes and strings of a document (and of the files it includes) live in
  * one arena owned by the rfx_doc, so rfx_doc_free releases everything at once
@@ -13,127 +14,21 @@
 #include "config.h"
 
 #include <errno.h>
-#include <glob.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <yaml.h>
 
 #include "buf.h"
+#include "config_private.h"
 
-/* Limits that keep a hostile or broken config from eating the machine. */
-#define DIAG_MAX 1000                 /* messages kept per diag list */
+/* Limits that keep a hostile or broken config from eating the machine (the
+ * include limits are in config_private.h and config_include.c). */
 #define DOC_NODES_MAX 200000          /* nodes per doc, alias copies included */
 #define DOC_DEPTH_MAX 64              /* nesting of sequences/mappings */
-#define INCLUDE_DEPTH_MAX 16          /* nested include levels */
-#define YAML_FILE_MAX (16u << 20)     /* bytes of one YAML file */
 #define SUBST_FILE_MAX (1u << 20)     /* bytes read by ${file:...} */
 #define ARENA_BLOCK 16384
-
-/* ---- diagnostics -------------------------------------------------------- */
-
-void rfx_diag_init(rfx_diag *d)
-{
-	memset(d, 0, sizeof(*d));
-}
-
-/* Takes ownership of msg. Past DIAG_MAX the list ends with one notice, so a
- * runaway file cannot grow it without bound. */
-static void diag_push(rfx_diag *d, char *msg)
-{
-	if (!msg)
-		return;
-	if (d->n >= DIAG_MAX) {
-		free(msg);
-		return;
-	}
-	if (d->n == DIAG_MAX - 1) {
-		free(msg);
-		msg = strdup("too many errors; further errors suppressed");
-		if (!msg)
-			return;
-	}
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 16;
-		char **m = realloc(d->msgs, cap * sizeof(*m));
-		if (!m) {
-			free(msg);
-			return;
-		}
-		d->msgs = m;
-		d->cap = cap;
-	}
-	d->msgs[d->n++] = msg;
-}
-
-static void diag_vadd(rfx_diag *d, const char *file, int line, int col, const char *fmt,
-		      va_list ap)
-{
-	rfx_buf b;
-
-	rfx_buf_init(&b);
-	if (file && line > 0)
-		rfx_buf_printf(&b, "%s:%d:%d: ", file, line, col);
-	else if (file)
-		rfx_buf_printf(&b, "%s: ", file);
-
-	char small[512];
-	va_list ap2;
-	va_copy(ap2, ap);
-	int n = vsnprintf(small, sizeof(small), fmt, ap2);
-	va_end(ap2);
-	if (n >= 0 && (size_t)n < sizeof(small)) {
-		rfx_buf_append(&b, small, (size_t)n);
-	} else if (n >= 0) {
-		char *big = malloc((size_t)n + 1);
-		if (big) {
-			vsnprintf(big, (size_t)n + 1, fmt, ap);
-			rfx_buf_append(&b, big, (size_t)n);
-			free(big);
-		} else {
-			b.oom = true;
-		}
-	}
-	diag_push(d, rfx_buf_take(&b, NULL));
-}
-
-void rfx_diag_add(rfx_diag *d, const rfx_node *at, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (at)
-		diag_vadd(d, at->file, at->line, at->col, fmt, ap);
-	else
-		diag_vadd(d, NULL, 0, 0, fmt, ap);
-	va_end(ap);
-}
-
-void rfx_diag_addp(rfx_diag *d, const char *file, int line, int col, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	diag_vadd(d, file, line, col, fmt, ap);
-	va_end(ap);
-}
-
-void rfx_diag_print(const rfx_diag *d, FILE *out)
-{
-	for (size_t i = 0; i < d->n; i++)
-		fprintf(out, "%s\n", d->msgs[i]);
-}
-
-void rfx_diag_free(rfx_diag *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		free(d->msgs[i]);
-	free(d->msgs);
-	memset(d, 0, sizeof(*d));
-}
 
 /* ---- the document arena ------------------------------------------------- */
 
@@ -149,7 +44,7 @@ struct rfx_doc {
 	size_t nodes;
 };
 
-static void *arena_alloc(rfx_doc *doc, size_t size)
+void *rfx_config_alloc(rfx_doc *doc, size_t size)
 {
 	const size_t align = _Alignof(max_align_t);
 	size = (size + align - 1) & ~(align - 1);
@@ -183,7 +78,7 @@ static void *arena_alloc(rfx_doc *doc, size_t size)
 
 static char *arena_strndup(rfx_doc *doc, const char *s, size_t n)
 {
-	char *p = arena_alloc(doc, n + 1);
+	char *p = rfx_config_alloc(doc, n + 1);
 	if (!p)
 		return NULL;
 	memcpy(p, s, n);
@@ -203,15 +98,6 @@ struct anchor {
 	const rfx_node *node;
 };
 
-/* Shared by a file and everything it includes. */
-struct loader {
-	rfx_doc *doc;
-	rfx_diag *d;
-	char *stack[INCLUDE_DEPTH_MAX + 1]; /* realpaths of files being loaded */
-	size_t depth;
-	bool oom;
-};
-
 /* One YAML text being parsed. */
 struct fparse {
 	struct loader *ld;
@@ -223,7 +109,7 @@ struct fparse {
 	bool fatal; /* stop parsing: syntax error, limits, out of memory */
 };
 
-static void oom(struct loader *ld)
+void rfx_config_oom(struct loader *ld)
 {
 	if (!ld->oom)
 		rfx_diag_add(ld->d, NULL, "out of memory while loading the configuration");
@@ -242,9 +128,9 @@ static rfx_node *node_new(struct fparse *fp, rfx_node_type t, const yaml_mark_t 
 		fp->fatal = true;
 		return NULL;
 	}
-	rfx_node *n = arena_alloc(ld->doc, sizeof(*n));
+	rfx_node *n = rfx_config_alloc(ld->doc, sizeof(*n));
 	if (!n) {
-		oom(ld);
+		rfx_config_oom(ld);
 		fp->fatal = true;
 		return NULL;
 	}
@@ -257,7 +143,7 @@ static rfx_node *node_new(struct fparse *fp, rfx_node_type t, const yaml_mark_t 
 }
 
 /* Directory part of path, "." when there is none. */
-static char *dir_of(rfx_doc *doc, const char *path)
+char *rfx_config_dir_of(rfx_doc *doc, const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	if (!slash)
@@ -268,7 +154,7 @@ static char *dir_of(rfx_doc *doc, const char *path)
 }
 
 /* dir/rel unless rel is absolute; malloc'd. */
-static char *path_join(const char *dir, const char *rel)
+char *rfx_config_path_join(const char *dir, const char *rel)
 {
 	char *out = NULL;
 
@@ -280,7 +166,7 @@ static char *path_join(const char *dir, const char *rel)
 }
 
 /* Reads a whole file of at most max bytes; 0 or -errno (-EFBIG if larger). */
-static int read_file(const char *path, size_t max, char **out, size_t *len)
+int rfx_config_read_file(const char *path, size_t max, char **out, size_t *len)
 {
 	int rc = 0;
 	char *data = NULL;
@@ -339,12 +225,12 @@ static bool subst_file(struct fparse *fp, const rfx_node *at, const char *ref, r
 		rfx_diag_add(fp->ld->d, at, "empty path in ${file:}");
 		return false;
 	}
-	path = path_join(fp->dir, ref);
+	path = rfx_config_path_join(fp->dir, ref);
 	if (!path) {
-		oom(fp->ld);
+		rfx_config_oom(fp->ld);
 		goto out;
 	}
-	int rc = read_file(path, SUBST_FILE_MAX, &data, &len);
+	int rc = rfx_config_read_file(path, SUBST_FILE_MAX, &data, &len);
 	if (rc == -EFBIG) {
 		rfx_diag_add(fp->ld->d, at, "file '%s' for ${file:} is larger than %u bytes", path,
 			     SUBST_FILE_MAX);
@@ -400,7 +286,7 @@ static char *substitute(struct fparse *fp, const rfx_node *at, const char *in, s
 		size_t n = (size_t)(end - start);
 		char *ref = strndup(start, n);
 		if (!ref) {
-			oom(fp->ld);
+			rfx_config_oom(fp->ld);
 			ok = false;
 			break;
 		}
@@ -424,7 +310,7 @@ static char *substitute(struct fparse *fp, const rfx_node *at, const char *in, s
 		i = (size_t)(end - in) + 1;
 	}
 	if (b.oom) {
-		oom(fp->ld);
+		rfx_config_oom(fp->ld);
 		ok = false;
 	}
 	if (ok)
@@ -445,7 +331,7 @@ static bool next_event(struct fparse *fp, yaml_event_t *ev)
 	yaml_parser_t *p = &fp->parser;
 	const char *problem = p->problem ? p->problem : "syntax error";
 	if (p->error == YAML_MEMORY_ERROR) {
-		oom(fp->ld);
+		rfx_config_oom(fp->ld);
 	} else if (p->error == YAML_READER_ERROR) {
 		rfx_diag_addp(fp->ld->d, fp->file, 0, 0, "%s at byte %zu", problem,
 			      p->problem_offset);
@@ -470,7 +356,7 @@ static void anchor_add(struct fparse *fp, const yaml_char_t *name, const rfx_nod
 		size_t cap = fp->capanchors ? fp->capanchors * 2 : 8;
 		struct anchor *a = realloc(fp->anchors, cap * sizeof(*a));
 		if (!a) {
-			oom(fp->ld);
+			rfx_config_oom(fp->ld);
 			fp->fatal = true;
 			return;
 		}
@@ -479,7 +365,7 @@ static void anchor_add(struct fparse *fp, const yaml_char_t *name, const rfx_nod
 	}
 	const char *nm = arena_strdup(fp->ld->doc, (const char *)name);
 	if (!nm) {
-		oom(fp->ld);
+		rfx_config_oom(fp->ld);
 		fp->fatal = true;
 		return;
 	}
@@ -503,11 +389,11 @@ static rfx_node *node_copy(struct fparse *fp, const rfx_node *src, const yaml_ma
 	n->null = src->null;
 	if (src->type == RFX_NODE_SCALAR || src->n == 0)
 		return n;
-	n->items = arena_alloc(fp->ld->doc, src->n * sizeof(*n->items));
+	n->items = rfx_config_alloc(fp->ld->doc, src->n * sizeof(*n->items));
 	if (src->type == RFX_NODE_MAP)
-		n->keys = arena_alloc(fp->ld->doc, src->n * sizeof(*n->keys));
+		n->keys = rfx_config_alloc(fp->ld->doc, src->n * sizeof(*n->keys));
 	if (!n->items || (src->type == RFX_NODE_MAP && !n->keys)) {
-		oom(fp->ld);
+		rfx_config_oom(fp->ld);
 		fp->fatal = true;
 		return NULL;
 	}
@@ -547,7 +433,7 @@ static rfx_node **vec_to_arena(rfx_doc *doc, const struct vec *v)
 {
 	if (v->n == 0)
 		return NULL;
-	rfx_node **p = arena_alloc(doc, v->n * sizeof(*p));
+	rfx_node **p = rfx_config_alloc(doc, v->n * sizeof(*p));
 	if (p)
 		memcpy(p, v->v, v->n * sizeof(*p));
 	return p;
@@ -578,7 +464,7 @@ static rfx_node *parse_scalar(struct fparse *fp, yaml_event_t *ev, bool is_key)
 		n->value = substitute(fp, n, v, len);
 	}
 	if (!n->value) {
-		oom(fp->ld);
+		rfx_config_oom(fp->ld);
 		fp->fatal = true;
 		return NULL;
 	}
@@ -608,7 +494,7 @@ static rfx_node *parse_seq(struct fparse *fp, yaml_event_t *ev, int depth)
 			break;
 		}
 		if (!vec_push(&items, item)) {
-			oom(fp->ld);
+			rfx_config_oom(fp->ld);
 			fp->fatal = true;
 			n = NULL;
 			break;
@@ -617,7 +503,7 @@ static rfx_node *parse_seq(struct fparse *fp, yaml_event_t *ev, int depth)
 	if (n && items.n) {
 		n->items = vec_to_arena(fp->ld->doc, &items);
 		if (!n->items) {
-			oom(fp->ld);
+			rfx_config_oom(fp->ld);
 			fp->fatal = true;
 			n = NULL;
 		} else {
@@ -672,7 +558,7 @@ static rfx_node *parse_map(struct fparse *fp, yaml_event_t *ev, int depth)
 			continue;
 		}
 		if (!vec_push(&keys, key) || !vec_push(&vals, val)) {
-			oom(fp->ld);
+			rfx_config_oom(fp->ld);
 			fp->fatal = true;
 			n = NULL;
 			break;
@@ -682,7 +568,7 @@ static rfx_node *parse_map(struct fparse *fp, yaml_event_t *ev, int depth)
 		n->keys = vec_to_arena(fp->ld->doc, &keys);
 		n->items = vec_to_arena(fp->ld->doc, &vals);
 		if (!n->keys || !n->items) {
-			oom(fp->ld);
+			rfx_config_oom(fp->ld);
 			fp->fatal = true;
 			n = NULL;
 		} else {
@@ -730,7 +616,7 @@ static rfx_node *parse_node(struct fparse *fp, yaml_event_t *ev, int depth, bool
 		n->null = true;
 		n->value = arena_strdup(fp->ld->doc, "");
 		if (!n->value) {
-			oom(fp->ld);
+			rfx_config_oom(fp->ld);
 			fp->fatal = true;
 			return NULL;
 		}
@@ -746,8 +632,8 @@ static rfx_node *parse_node(struct fparse *fp, yaml_event_t *ev, int depth, bool
 
 /* Parses one YAML text into a tree (no includes yet). *root is NULL on a
  * fatal error; an empty document yields an empty mapping. */
-static rfx_node *parse_text(struct loader *ld, const char *file, const char *dir, const char *text,
-			    size_t len, bool *fatal)
+rfx_node *rfx_config_parse_text(struct loader *ld, const char *file, const char *dir,
+				const char *text, size_t len, bool *fatal)
 {
 	struct fparse fp = { .ld = ld };
 	rfx_node *root = NULL;
@@ -758,11 +644,11 @@ static rfx_node *parse_text(struct loader *ld, const char *file, const char *dir
 	fp.file = arena_strdup(ld->doc, file);
 	fp.dir = arena_strdup(ld->doc, dir);
 	if (!fp.file || !fp.dir) {
-		oom(ld);
+		rfx_config_oom(ld);
 		return NULL;
 	}
 	if (!yaml_parser_initialize(&fp.parser)) {
-		oom(ld);
+		rfx_config_oom(ld);
 		return NULL;
 	}
 	yaml_parser_set_input_string(&fp.parser, (const unsigned char *)text, len);
@@ -794,225 +680,13 @@ static rfx_node *parse_text(struct loader *ld, const char *file, const char *dir
 	return root;
 }
 
-/* ---- includes ----------------------------------------------------------- */
-
-static rfx_node *load_file(struct loader *ld, const char *path, const rfx_node *from);
-
-/* Grows a collection's arrays by extra entries (arena memory). */
-static bool node_grow(rfx_doc *doc, rfx_node *n, size_t extra)
-{
-	size_t total = n->n + extra;
-	rfx_node **items = arena_alloc(doc, total * sizeof(*items));
-	rfx_node **keys = NULL;
-
-	if (!items)
-		return false;
-	if (n->type == RFX_NODE_MAP) {
-		keys = arena_alloc(doc, total * sizeof(*keys));
-		if (!keys)
-			return false;
-		if (n->n)
-			memcpy(keys, n->keys, n->n * sizeof(*keys));
-	}
-	if (n->n)
-		memcpy(items, n->items, n->n * sizeof(*items));
-	n->items = items;
-	n->keys = keys;
-	return true;
-}
-
-static int map_index(const rfx_node *map, const char *key)
+/* Index of key in a MAP node, or -1. */
+int rfx_config_map_index(const rfx_node *map, const char *key)
 {
 	for (size_t i = 0; i < map->n; i++)
 		if (strcmp(map->keys[i]->value, key) == 0)
 			return (int)i;
 	return -1;
-}
-
-/* Merges src into dst: new keys are appended, sequences concatenated,
- * mappings merged recursively; anything else defined twice is an error. */
-static void merge_map(struct loader *ld, rfx_node *dst, const rfx_node *src)
-{
-	size_t fresh = 0;
-
-	for (size_t i = 0; i < src->n; i++)
-		if (map_index(dst, src->keys[i]->value) < 0)
-			fresh++;
-	if (fresh && !node_grow(ld->doc, dst, fresh)) {
-		oom(ld);
-		return;
-	}
-	size_t old = dst->n;
-	for (size_t i = 0; i < src->n; i++) {
-		const rfx_node *sk = src->keys[i];
-		rfx_node *sv = src->items[i];
-		int j = -1;
-		for (size_t k = 0; k < old; k++)
-			if (strcmp(dst->keys[k]->value, sk->value) == 0) {
-				j = (int)k;
-				break;
-			}
-		if (j < 0) {
-			dst->keys[dst->n] = src->keys[i];
-			dst->items[dst->n] = sv;
-			dst->n++;
-			continue;
-		}
-		rfx_node *dk = dst->keys[j], *dv = dst->items[j];
-		if (dv->type == RFX_NODE_SEQ && sv->type == RFX_NODE_SEQ) {
-			if (sv->n && !node_grow(ld->doc, dv, sv->n)) {
-				oom(ld);
-				return;
-			}
-			for (size_t k = 0; k < sv->n; k++)
-				dv->items[dv->n++] = sv->items[k];
-		} else if (dv->type == RFX_NODE_MAP && sv->type == RFX_NODE_MAP) {
-			merge_map(ld, dv, sv);
-		} else if (dv->type == sv->type) {
-			rfx_diag_add(ld->d, sk, "key '%s' is already defined at %s:%d:%d", sk->value,
-				     dk->file, dk->line, dk->col);
-		} else {
-			rfx_diag_add(ld->d, sk,
-				     "key '%s' is a %s here but a %s at %s:%d:%d; cannot merge them",
-				     sk->value, rfx_node_type_name(sv->type),
-				     rfx_node_type_name(dv->type), dk->file, dk->line, dk->col);
-		}
-	}
-}
-
-static void include_one(struct loader *ld, rfx_node *root, const char *path, const rfx_node *from)
-{
-	rfx_node *inc = load_file(ld, path, from);
-
-	if (!inc)
-		return;
-	if (inc->type != RFX_NODE_MAP) {
-		rfx_diag_add(ld->d, inc, "an included file must contain a mapping, got a %s",
-			     rfx_node_type_name(inc->type));
-		return;
-	}
-	merge_map(ld, root, inc);
-}
-
-/* Expands and removes the top-level `include:` of root. */
-static void process_includes(struct loader *ld, rfx_node *root, const char *dir)
-{
-	if (!root || root->type != RFX_NODE_MAP)
-		return;
-	int idx = map_index(root, "include");
-	if (idx < 0)
-		return;
-
-	rfx_node *val = root->items[idx];
-	/* Removed first so that included files merge into a root without it. */
-	memmove(root->keys + idx, root->keys + idx + 1, (root->n - (size_t)idx - 1) * sizeof(rfx_node *));
-	memmove(root->items + idx, root->items + idx + 1,
-		(root->n - (size_t)idx - 1) * sizeof(rfx_node *));
-	root->n--;
-
-	rfx_node *const *paths = &val;
-	size_t npaths = 1;
-	if (val->type == RFX_NODE_SEQ) {
-		paths = val->items;
-		npaths = val->n;
-	} else if (val->type == RFX_NODE_MAP) {
-		rfx_diag_add(ld->d, val, "include: expected a path or a list of paths, got a mapping");
-		return;
-	} else if (val->null) {
-		return;
-	}
-
-	for (size_t i = 0; i < npaths && !ld->oom; i++) {
-		const rfx_node *p = paths[i];
-		if (p->type != RFX_NODE_SCALAR || p->null || !p->value[0]) {
-			rfx_diag_add(ld->d, p, "include: expected a path, got a %s",
-				     p->type == RFX_NODE_SCALAR ? "null" : rfx_node_type_name(p->type));
-			continue;
-		}
-		char *full = path_join(dir, p->value);
-		if (!full) {
-			oom(ld);
-			return;
-		}
-		if (!strpbrk(p->value, "*?[")) {
-			include_one(ld, root, full, p);
-			free(full);
-			continue;
-		}
-		glob_t g;
-		int rc = glob(full, 0, NULL, &g);
-		if (rc == 0) {
-			for (size_t k = 0; k < g.gl_pathc; k++)
-				include_one(ld, root, g.gl_pathv[k], p);
-		} else if (rc != GLOB_NOMATCH) {
-			/* A pattern matching nothing is fine (an empty conf.d/). */
-			rfx_diag_add(ld->d, p, "include: cannot expand '%s'", full);
-		}
-		globfree(&g);
-		free(full);
-	}
-}
-
-/* Loads path with its includes. `from` is the include item that asked for
- * it (positions errors), NULL for the main file. */
-static rfx_node *load_file(struct loader *ld, const char *path, const rfx_node *from)
-{
-	char *real = NULL, *text = NULL;
-	size_t len = 0;
-	rfx_node *root = NULL;
-	bool fatal;
-
-	real = realpath(path, NULL);
-	if (!real) {
-		rfx_diag_add(ld->d, from, "cannot read '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	for (size_t i = 0; i < ld->depth; i++) {
-		if (strcmp(ld->stack[i], real) != 0)
-			continue;
-		rfx_buf b;
-		rfx_buf_init(&b);
-		rfx_buf_puts(&b, "include cycle: ");
-		for (size_t k = i; k < ld->depth; k++)
-			rfx_buf_printf(&b, "%s -> ", ld->stack[k]);
-		rfx_buf_puts(&b, real);
-		rfx_diag_add(ld->d, from, "%s", b.data ? b.data : "include cycle");
-		rfx_buf_free(&b);
-		goto out;
-	}
-	if (ld->depth >= INCLUDE_DEPTH_MAX) {
-		rfx_diag_add(ld->d, from, "includes nested deeper than %d levels", INCLUDE_DEPTH_MAX);
-		goto out;
-	}
-	struct stat st;
-	if (stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
-		rfx_diag_add(ld->d, from, "cannot read '%s': is a directory", path);
-		goto out;
-	}
-	int rc = read_file(real, YAML_FILE_MAX, &text, &len);
-	if (rc == -EFBIG) {
-		rfx_diag_add(ld->d, from, "cannot read '%s': larger than %u bytes", path, YAML_FILE_MAX);
-		goto out;
-	}
-	if (rc < 0) {
-		rfx_diag_add(ld->d, from, "cannot read '%s': %s", path, strerror(-rc));
-		goto out;
-	}
-	char *dir = dir_of(ld->doc, path);
-	if (!dir) {
-		oom(ld);
-		goto out;
-	}
-	root = parse_text(ld, path, dir, text, len, &fatal);
-	if (!root)
-		goto out;
-	ld->stack[ld->depth++] = real;
-	process_includes(ld, root, dir);
-	ld->depth--;
-out:
-	free(real);
-	free(text);
-	return root;
 }
 
 /* ---- public document API ------------------------------------------------ */
@@ -1024,7 +698,7 @@ rfx_doc *rfx_doc_load(const char *path, rfx_diag *d)
 	ld.doc = calloc(1, sizeof(*ld.doc));
 	if (!ld.doc)
 		return NULL;
-	ld.doc->root = load_file(&ld, path, NULL);
+	ld.doc->root = rfx_config_load_file(&ld, path, NULL);
 	if (ld.oom)
 		ld.doc->root = NULL;
 	return ld.doc;
@@ -1038,15 +712,15 @@ rfx_doc *rfx_doc_parse(const char *name, const char *text, rfx_diag *d)
 	ld.doc = calloc(1, sizeof(*ld.doc));
 	if (!ld.doc)
 		return NULL;
-	char *dir = dir_of(ld.doc, name);
+	char *dir = rfx_config_dir_of(ld.doc, name);
 	if (!dir) {
-		oom(&ld);
+		rfx_config_oom(&ld);
 		return ld.doc;
 	}
-	ld.doc->root = parse_text(&ld, name, dir, text, strlen(text), &fatal);
+	ld.doc->root = rfx_config_parse_text(&ld, name, dir, text, strlen(text), &fatal);
 	/* The parsed text has no real path; a cycle back to it is caught one
 	 * level later, when the file that includes it is seen again. */
-	process_includes(&ld, ld.doc->root, dir);
+	rfx_config_process_includes(&ld, ld.doc->root, dir);
 	if (ld.oom)
 		ld.doc->root = NULL;
 	return ld.doc;
@@ -1074,7 +748,7 @@ const rfx_node *rfx_node_key(const rfx_node *map, const char *key)
 {
 	if (!map || map->type != RFX_NODE_MAP)
 		return NULL;
-	int i = map_index(map, key);
+	int i = rfx_config_map_index(map, key);
 	return i < 0 ? NULL : map->keys[i];
 }
 
@@ -1082,7 +756,7 @@ const rfx_node *rfx_node_get(const rfx_node *map, const char *key)
 {
 	if (!map || map->type != RFX_NODE_MAP)
 		return NULL;
-	int i = map_index(map, key);
+	int i = rfx_config_map_index(map, key);
 	return i < 0 ? NULL : map->items[i];
 }
 

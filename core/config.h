@@ -1,7 +1,8 @@
 /*
  * core/config.h - the YAML front end: a document tree whose every node knows
- * its file, line and column, and a diagnostics list that collects errors as
- * "file:line:column: message" so that one run reports all of them.
+ * its file, line and column. Errors go to the diagnostics list (diag.h,
+ * included here), which collects them as "file:line:column: message" so
+ * that one run reports all of them.
  *
  * rfx_doc_load() reads one YAML file with libyaml and
  *  - substitutes ${VAR} (environment; an unset variable is an error) and
@@ -22,6 +23,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "diag.h"
+
 typedef enum rfx_node_type {
 	RFX_NODE_SCALAR = 1,
 	RFX_NODE_SEQ,
@@ -39,22 +42,6 @@ typedef struct rfx_node {
 	struct rfx_node **items; /* SEQ items; MAP values */
 	struct rfx_node **keys;  /* MAP keys (scalar nodes) */
 } rfx_node;
-
-typedef struct rfx_diag {
-	size_t n, cap;
-	char **msgs; /* "file:line:col: message" */
-} rfx_diag;
-
-void rfx_diag_init(rfx_diag *d);
-/* Adds "file:line:col: <message>" positioned at node `at` (or just the
- * message when at is NULL). */
-void rfx_diag_add(rfx_diag *d, const rfx_node *at, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* Same with an explicit position. */
-void rfx_diag_addp(rfx_diag *d, const char *file, int line, int col, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-void rfx_diag_print(const rfx_diag *d, FILE *out); /* one per line */
-void rfx_diag_free(rfx_diag *d);
 
 typedef struct rfx_doc rfx_doc;
 

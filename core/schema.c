@@ -1,8 +1,9 @@
 /*
  * core/schema.c - owns option schemas: validating a YAML mapping against an
  * rfx_option table and filling the typed config struct from it, freeing that
- * struct's contents, describing a table for --describe, checking a table for
- * sanity at plugin load, and parsing durations and sizes.
+ * struct's contents, describing a table for --describe, and checking a table
+ * for sanity at plugin load. Durations and sizes are parsed in units.c,
+ * "did you mean" suggestions come from suggest.c.
  *
  * Every problem is added to the diag list and validation carries on, so one
  * run of --check-config shows all mistakes at once.
@@ -14,16 +15,16 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "suggest.h"
+#include "units.h"
 
 #define SECTION_DEPTH_MAX 8 /* nesting of RFX_OPT_SECTION tables */
-#define SUGGEST_LEN_MAX 64  /* longer words get no suggestion */
 #define KEYS_MAX 256        /* candidates considered for a suggestion */
 
 /* A converted scalar value, before it is stored at an option's offset. */
@@ -36,278 +37,15 @@ union optval {
 	int e;
 };
 
-/* ---- durations and sizes ------------------------------------------------ */
-
-/* Parses digits[.digits] at *p. whole gets the integer part, frac/fscale the
- * fraction (frac / fscale, at most 9 digits kept). */
-static bool parse_number(const char **p, uint64_t *whole, uint64_t *frac, uint64_t *fscale)
-{
-	const char *s = *p;
-	uint64_t w = 0, f = 0, sc = 1;
-
-	if (!isdigit((unsigned char)*s))
-		return false;
-	while (isdigit((unsigned char)*s)) {
-		if (__builtin_mul_overflow(w, 10, &w) ||
-		    __builtin_add_overflow(w, (uint64_t)(*s - '0'), &w))
-			return false;
-		s++;
-	}
-	if (*s == '.') {
-		s++;
-		if (!isdigit((unsigned char)*s))
-			return false;
-		while (isdigit((unsigned char)*s)) {
-			if (sc < 1000000000u) {
-				f = f * 10 + (uint64_t)(*s - '0');
-				sc *= 10;
-			}
-			s++;
-		}
-	}
-	*p = s;
-	*whole = w;
-	*frac = f;
-	*fscale = sc;
-	return true;
-}
-
-/* whole.frac * unit, truncated; false on overflow. */
-static bool scale(uint64_t whole, uint64_t frac, uint64_t fscale, uint64_t unit, uint64_t *out)
-{
-	uint64_t v, part;
-
-	if (__builtin_mul_overflow(whole, unit, &v))
-		return false;
-	/* frac < fscale <= 1e9 and units fit in 2^40, so this cannot wrap;
-	 * fall back to a coarser but still exact-enough form otherwise. */
-	if (unit <= (UINT64_MAX / 1000000000u))
-		part = frac * unit / fscale;
-	else
-		part = frac * (unit / fscale);
-	return !__builtin_add_overflow(v, part, out);
-}
-
-/* Trims surrounding blanks; returns the end of the trimmed text. */
-static const char *trim(const char **s)
-{
-	const char *b = *s, *e;
-
-	while (*b == ' ' || *b == '\t')
-		b++;
-	e = b + strlen(b);
-	while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	*s = b;
-	return e;
-}
-
-int rfx_parse_duration(const char *s, int64_t *ms)
-{
-	static const struct {
-		const char *name;
-		uint64_t ms;
-	} units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
-	};
-	uint64_t total = 0, whole, frac, fscale, v;
-
-	if (!s)
-		return RFX_EINVAL;
-	const char *end = trim(&s);
-	if (s == end)
-		return RFX_EINVAL;
-
-	const char *p = s;
-	if (!parse_number(&p, &whole, &frac, &fscale))
-		return RFX_EINVAL;
-	if (p == end) { /* a bare number means seconds */
-		if (!scale(whole, frac, fscale, 1000, &total) || total > INT64_MAX)
-			return RFX_EINVAL;
-		*ms = (int64_t)total;
-		return 0;
-	}
-	p = s;
-	while (p < end) {
-		if (!parse_number(&p, &whole, &frac, &fscale))
-			return RFX_EINVAL;
-		size_t ulen = 0;
-		while (p + ulen < end && isalpha((unsigned char)p[ulen]))
-			ulen++;
-		size_t u;
-		for (u = 0; u < sizeof(units) / sizeof(units[0]); u++)
-			if (strlen(units[u].name) == ulen && strncmp(p, units[u].name, ulen) == 0)
-				break;
-		if (u == sizeof(units) / sizeof(units[0]))
-			return RFX_EINVAL;
-		p += ulen;
-		if (!scale(whole, frac, fscale, units[u].ms, &v) ||
-		    __builtin_add_overflow(total, v, &total))
-			return RFX_EINVAL;
-	}
-	if (total > INT64_MAX)
-		return RFX_EINVAL;
-	*ms = (int64_t)total;
-	return 0;
-}
-
-int rfx_parse_size(const char *s, uint64_t *bytes)
-{
-	/* Bare letters are binary (1k = 1024) as most tools read them; "KB"
-	 * is SI and "KiB" binary, as the units say. */
-	static const struct {
-		const char *name;
-		uint64_t mul;
-	} units[] = {
-		{ "", 1 },
-		{ "b", 1 },
-		{ "k", 1ull << 10 },
-		{ "kb", 1000ull },
-		{ "kib", 1ull << 10 },
-		{ "m", 1ull << 20 },
-		{ "mb", 1000000ull },
-		{ "mib", 1ull << 20 },
-		{ "g", 1ull << 30 },
-		{ "gb", 1000000000ull },
-		{ "gib", 1ull << 30 },
-		{ "t", 1ull << 40 },
-		{ "tb", 1000000000000ull },
-		{ "tib", 1ull << 40 },
-	};
-	uint64_t whole, frac, fscale;
-
-	if (!s)
-		return RFX_EINVAL;
-	const char *end = trim(&s);
-	const char *p = s;
-	if (!parse_number(&p, &whole, &frac, &fscale))
-		return RFX_EINVAL;
-	if (p < end && *p == ' ')
-		p++;
-	size_t ulen = (size_t)(end - p);
-	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
-		if (strlen(units[u].name) != ulen || strncasecmp(p, units[u].name, ulen) != 0)
-			continue;
-		if (!scale(whole, frac, fscale, units[u].mul, bytes))
-			return RFX_EINVAL;
-		return 0;
-	}
-	return RFX_EINVAL;
-}
-
-static void fmt_duration(int64_t ms, char *out, size_t len)
-{
-	static const struct {
-		const char *name;
-		int64_t ms;
-	} parts[] = {
-		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 },
-	};
-	size_t used = 0;
-
-	if (ms <= 0) {
-		snprintf(out, len, "%s", ms == 0 ? "0s" : "negative");
-		return;
-	}
-	out[0] = '\0';
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && used < len; i++) {
-		int64_t n = ms / parts[i].ms;
-		if (!n)
-			continue;
-		ms -= n * parts[i].ms;
-		int w = snprintf(out + used, len - used, "%" PRId64 "%s", n, parts[i].name);
-		if (w < 0)
-			return;
-		used += (size_t)w;
-	}
-}
-
-static void fmt_size(uint64_t b, char *out, size_t len)
-{
-	/* The unit giving the smallest exact quantity, so 1048576 reads 1MiB
-	 * and 10000000 reads 10MB. */
-	static const struct {
-		const char *name;
-		uint64_t mul;
-	} units[] = {
-		{ "TiB", 1ull << 40 }, { "TB", 1000000000000ull }, { "GiB", 1ull << 30 },
-		{ "GB", 1000000000ull }, { "MiB", 1ull << 20 }, { "MB", 1000000ull },
-		{ "KiB", 1ull << 10 }, { "KB", 1000ull },
-	};
-	const char *name = "B";
-	uint64_t q = b;
-
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && b; i++) {
-		if (b % units[i].mul == 0 && b / units[i].mul < q) {
-			q = b / units[i].mul;
-			name = units[i].name;
-		}
-	}
-	snprintf(out, len, "%" PRIu64 "%s", q, name);
-}
-
 /* A range bound in the option's own notation. */
 static void fmt_bound(const rfx_option *o, double v, char *out, size_t len)
 {
 	if (o->type == RFX_OPT_DURATION && v >= 0 && v < 9.2e18)
-		fmt_duration((int64_t)v, out, len);
+		rfx_format_duration((int64_t)v, out, len);
 	else if (o->type == RFX_OPT_SIZE && v >= 0 && v < 1.8e19)
-		fmt_size((uint64_t)v, out, len);
+		rfx_format_size((uint64_t)v, out, len);
 	else
 		snprintf(out, len, "%.15g", v);
-}
-
-/* ---- suggestions -------------------------------------------------------- */
-
-static size_t levenshtein(const char *a, size_t la, const char *b, size_t lb)
-{
-	size_t row[SUGGEST_LEN_MAX + 1];
-
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			size_t best = diag + cost;
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
-const char *rfx_suggest(const char *word, const char *const *candidates)
-{
-	const char *best = NULL;
-	size_t best_d = (size_t)-1;
-
-	if (!word || !candidates)
-		return NULL;
-	size_t lw = strlen(word);
-	if (lw == 0 || lw > SUGGEST_LEN_MAX)
-		return NULL;
-	size_t limit = lw / 3 > 2 ? lw / 3 : 2;
-	for (size_t i = 0; candidates[i]; i++) {
-		size_t lc = strlen(candidates[i]);
-		if (lc > SUGGEST_LEN_MAX)
-			continue;
-		size_t dist = levenshtein(word, lw, candidates[i], lc);
-		/* Replacing the whole word is not a typo. */
-		if (dist > limit || dist >= (lw > lc ? lw : lc))
-			continue;
-		if (dist < best_d) {
-			best_d = dist;
-			best = candidates[i];
-		}
-	}
-	return best;
 }
 
 /* ---- converting and storing values -------------------------------------- */

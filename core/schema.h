@@ -2,6 +2,8 @@
  * core/schema.h - option schemas (rfx_option tables, see reflex/plugin.h):
  * validating a YAML mapping against a table, filling the typed config
  * struct, freeing it, and describing the options for --describe/--help.
+ * Durations and sizes (units.h) and suggestions (suggest.h) are included
+ * here because schema users need them too.
  *
  * Messages are added to the diag list at the offending node, prefixed with
  * a context such as "inputs[0] (webhook)":
@@ -16,6 +18,8 @@
 #include <stdio.h>
 #include <reflex/plugin.h>
 #include "config.h"
+#include "suggest.h" /* rfx_suggest */
+#include "units.h"   /* rfx_parse_duration, rfx_parse_size */
 
 /*
  * Validates `map` (a MAP node; NULL means empty) against opts and fills cfg,
@@ -36,14 +40,5 @@ void rfx_schema_describe(const rfx_option *opts, FILE *out, int indent);
 /* Checks the table itself (names unique, enum has values, defaults parse).
  * Returns 0 or -1 with a message in err. Used by the loader. */
 int rfx_schema_check(const rfx_option *opts, char *err, size_t errlen);
-
-/* "250ms" "30s" "5m" "2h" "1d" "1h30m"; a bare number is seconds.
- * 0 or RFX_EINVAL. */
-int rfx_parse_duration(const char *s, int64_t *ms);
-/* "512" "64KiB" "64MiB" "1GiB" "10KB" "10MB" (SI) "1k" "1M". 0 or RFX_EINVAL. */
-int rfx_parse_size(const char *s, uint64_t *bytes);
-/* The candidate closest to word (Levenshtein distance <= max(2, len/3)),
- * or NULL. candidates is NULL-terminated. */
-const char *rfx_suggest(const char *word, const char *const *candidates);
 
 #endif

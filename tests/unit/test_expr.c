@@ -1,5 +1,6 @@
 /*
- * tests/unit/test_expr.c - the condition language (core/expr.c): every
+ * tests/unit/test_expr.c - the condition language (core/expr_parse.c,
+ * core/expr_eval.c): every
  * operator, precedence, severity ranking, labels and attrs, missing values,
  * regexes, error messages with their columns, and concurrent evaluation.
  */
