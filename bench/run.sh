@@ -10,7 +10,7 @@ DUR=${BENCH_SECONDS:-10}
 T=$(mktemp -d /tmp/reflex-bench.XXXXXX)
 PID=""
 trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$T"' EXIT
-PORT=$(shuf -i 20000-60000 -n 1)
+PORT=$(shuf -i 20000-32000 -n 1)
 cat >"$T/reflex.yaml" <<YAML
 agent:
   name: bench

@@ -40,9 +40,11 @@ finish() {
 	[ "$FAILS" -eq 0 ]
 }
 
+# Ports below the kernel's ephemeral range (32768-60999 on Debian), so
+# no outgoing connection can take the port between the check and the bind.
 free_port() {
 	local p
-	for p in $(shuf -i 20000-60000 -n 50); do
+	for p in $(shuf -i 20000-32000 -n 50); do
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
@@ -54,23 +56,39 @@ free_port() {
 PORT=$(free_port)
 URL="http://127.0.0.1:$PORT"
 
-# start_reflexd CONFIG: starts the agent and waits for /healthz
+# start_reflexd CONFIG: starts the agent and waits for /healthz. When
+# another process took the chosen port in the meantime, it moves the config
+# to a new free port (PORT and URL follow) and tries again.
 start_reflexd() {
-	"$REFLEXD" -c "$1" >>"$TMP/reflexd.log" 2>&1 &
-	RFX_PID=$!
-	local i
-	for i in $(seq 1 100); do
-		if curl -sf "$URL/healthz" >/dev/null 2>&1; then
-			return 0
-		fi
-		if ! kill -0 "$RFX_PID" 2>/dev/null; then
-			echo "reflexd exited during start:"
-			cat "$TMP/reflexd.log"
-			return 1
-		fi
-		sleep 0.1
+	local i attempt
+	for attempt in 1 2 3; do
+		local mark
+		mark=$(wc -l <"$TMP/reflexd.log" 2>/dev/null || echo 0)
+		"$REFLEXD" -c "$1" >>"$TMP/reflexd.log" 2>&1 &
+		RFX_PID=$!
+		for i in $(seq 1 100); do
+			if curl -sf "$URL/healthz" >/dev/null 2>&1 && kill -0 "$RFX_PID" 2>/dev/null; then
+				return 0
+			fi
+			if ! kill -0 "$RFX_PID" 2>/dev/null; then
+				if tail -n +"$((mark + 1))" "$TMP/reflexd.log" | grep -q "Address already in use"; then
+					local old=$PORT
+					PORT=$(free_port)
+					URL="http://127.0.0.1:$PORT"
+					sed -i "s/127\.0\.0\.1:$old/127.0.0.1:$PORT/g" "$1"
+					echo "port $old was taken; retrying on $PORT"
+					continue 2
+				fi
+				echo "reflexd exited during start:"
+				cat "$TMP/reflexd.log"
+				return 1
+			fi
+			sleep 0.1
+		done
+		echo "reflexd did not become healthy in 10 s"
+		return 1
 	done
-	echo "reflexd did not become healthy in 10 s"
+	echo "reflexd could not get a free port"
 	return 1
 }
 
