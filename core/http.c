@@ -619,9 +619,10 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, rfx_http_respo
 		snprintf(num, sizeof(num), "%d", resp->retry_after);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, num);
 	}
-	if (status == 401)
+	if (status == 401 && (!resp->www_authenticate || *resp->www_authenticate))
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-					"Bearer realm=\"reflex\"");
+					resp->www_authenticate ? resp->www_authenticate
+							       : "Bearer realm=\"reflex\"");
 	if (allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
 	ret = MHD_queue_response(conn, (unsigned)status, r);

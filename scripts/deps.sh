@@ -1,13 +1,18 @@
 #!/bin/sh
-# Installs what building and testing reflex needs on Debian 12.
-# Usage: scripts/deps.sh            (uses sudo when not root)
+# Installs what reflex needs on Debian 12.
+#   scripts/deps.sh          what building and running needs
+#   scripts/deps.sh --test   that, plus the real peers the tests talk to
+#                            (Prometheus Alertmanager, Node.js for the Zabbix
+#                            media type, ...)
+# Uses sudo when not root. Skips apt entirely when everything is there.
 set -eu
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 PKGS="build-essential autoconf automake libtool pkg-config curl
       libyaml-dev libjson-c-dev libcurl4-gnutls-dev libmicrohttpd-dev
-      libsqlite3-dev libpcre2-dev libcunit1-dev sqlite3 jq"
-# Skip apt when everything is already there (fast re-runs, offline rebuilds).
+      libsqlite3-dev libpcre2-dev libcunit1-dev"
+TEST_PKGS="sqlite3 jq tzdata openssl prometheus-alertmanager nodejs"
+[ "${1:-}" = "--test" ] && PKGS="$PKGS $TEST_PKGS"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

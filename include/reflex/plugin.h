@@ -47,7 +47,7 @@ extern "C" {
 #endif
 
 #define RFX_ABI_MAJOR 1
-#define RFX_ABI_MINOR 0
+#define RFX_ABI_MINOR 1 /* 1.1: rfx_http_response.www_authenticate */
 
 #define RFX_PLUGIN_ENTRY_SYMBOL "rfx_plugin_entry"
 
@@ -151,6 +151,9 @@ typedef struct rfx_http_response {
 	size_t body_len;
 	const char *content_type; /* static string; default application/json */
 	int retry_after;          /* seconds; > 0 adds a Retry-After header */
+	/* ABI 1.1: the challenge of a 401 (static string), e.g. "Basic
+	 * realm=\"x\""; NULL gives the API's Bearer challenge, "" none. */
+	const char *www_authenticate;
 } rfx_http_response;
 
 /* Runs on an HTTP connection thread; may block (e.g. on host->ack_wait). */

@@ -19,28 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <json-c/json.h>
-#include <reflex/plugin.h>
-
-struct webhook_config {
-	char *path;
-	int64_t max_events;
-	int64_t ack_timeout_ms;
-	int format; /* index into webhook_format_names */
-};
-
-struct webhook {
-	rfx_instance *inst;
-	const rfx_host *host;
-	const struct webhook_config *cfg; /* borrowed from the core */
-	rfx_metric *requests;
-	rfx_metric *rejected;
-	rfx_metric *events;
-};
-
-/* Serialisation used for the raw payload we store with each event: compact,
- * and without json-c's "\/" escaping so URLs read as they were sent. */
-#define WEBHOOK_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+#include "hmac_sha256.h"
+#include "webhook.h"
 
 /* configure accepts json-c >= 0.13; these arrived in 0.15. */
 #if JSON_C_VERSION_NUM >= ((0 << 16) | (15 << 8))
@@ -51,33 +31,26 @@ struct webhook {
 #define webhook_parse_end(tok) ((size_t)(tok)->char_offset)
 #endif
 
-/* Longest error message we send back; event_from_json messages are short. */
-#define WEBHOOK_ERR_MAX 512
+/* Indexed by the `format` enum (webhook_format_names, same order). */
+const struct webhook_format webhook_formats[] = {
+	{"json", webhook_decode_json, false},
+	{"alertmanager", webhook_decode_alertmanager, false},
+	{"zabbix", webhook_decode_zabbix, false},
+	{"nagios", webhook_decode_nagios, true},
+	{"grafana", webhook_decode_grafana, false},
+	{NULL, NULL, false},
+};
+static const char *const webhook_format_names[] = {"json", "alertmanager", "zabbix", "nagios",
+						    "grafana", NULL};
 
-/*
- * A format turns the parsed body into events. On success it returns 0 and
- * fills evs[0..*n) (each one reference, owned by the caller). On failure it
- * returns -1 having built nothing that outlives the call, and fills resp
- * with the error to send.
- */
-typedef int (*webhook_decode_fn)(struct webhook *w, struct json_object *root,
-				 rfx_event ***evs, size_t *n, rfx_http_response *resp);
-
-static int webhook_decode_json(struct webhook *w, struct json_object *root, rfx_event ***evs,
-			       size_t *n, rfx_http_response *resp);
-
-/* Indexed by the `format` enum; keep the two tables in the same order. */
-static const char *const webhook_format_names[] = { "json", NULL };
-static const webhook_decode_fn webhook_decoders[] = { webhook_decode_json };
-
-static void webhook_unref_all(struct webhook *w, rfx_event **evs, size_t n)
+void webhook_unref_all(struct webhook *w, rfx_event **evs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		w->host->event_unref(evs[i]);
 }
 
 /* Sets the element's JSON text as the event's raw payload. */
-static int webhook_set_raw(struct webhook *w, rfx_event *ev, struct json_object *elem)
+int webhook_set_raw(struct webhook *w, rfx_event *ev, struct json_object *elem)
 {
 	const char *raw = json_object_to_json_string_ext(elem, WEBHOOK_JSON_FLAGS);
 
@@ -86,85 +59,11 @@ static int webhook_set_raw(struct webhook *w, rfx_event *ev, struct json_object 
 	return w->host->event_set(ev, RFX_F_RAW, raw);
 }
 
-/* The generic event form (docs/events.md): one object, or an array of them. */
-static int webhook_decode_json(struct webhook *w, struct json_object *root, rfx_event ***evs,
-			       size_t *n, rfx_http_response *resp)
+/* True when the Content-Type names `want`, with or without parameters
+ * ("application/json; charset=utf-8"), in any case. */
+static bool webhook_is_type(const char *ct, const char *want)
 {
-	const rfx_host *host = w->host;
-	bool single = json_object_is_type(root, json_type_object);
-	rfx_event **out = NULL;
-	size_t count, built = 0;
-	char err[WEBHOOK_ERR_MAX];
-
-	if (single) {
-		count = 1;
-	} else if (json_object_is_type(root, json_type_array)) {
-		count = json_object_array_length(root);
-		if (count == 0) {
-			host->http_error(resp, 422, "no_events",
-					 "the request holds no events: the array is empty");
-			return -1;
-		}
-		if (count > (size_t)w->cfg->max_events) {
-			host->http_error(resp, 413, "too_many_events",
-					 "the request holds %zu events; at most %lld are accepted "
-					 "per request (max_events): split it",
-					 count, (long long)w->cfg->max_events);
-			return -1;
-		}
-	} else {
-		host->http_error(resp, 422, "invalid_event",
-				 "expected a JSON object or an array of objects, got %s",
-				 json_type_to_name(json_object_get_type(root)));
-		return -1;
-	}
-
-	out = calloc(count, sizeof *out);
-	if (out == NULL) {
-		host->http_error(resp, 500, "internal", "out of memory");
-		return -1;
-	}
-	for (built = 0; built < count; built++) {
-		struct json_object *elem = single ? root : json_object_array_get_idx(root, built);
-		/* Index prefix only when the sender sent an array. */
-		char where[32] = "";
-
-		if (!single)
-			snprintf(where, sizeof where, "events[%zu]: ", built);
-		if (!json_object_is_type(elem, json_type_object)) {
-			host->http_error(resp, 422, "invalid_event", "%sexpected a JSON object, got %s",
-					 where, json_type_to_name(json_object_get_type(elem)));
-			goto fail;
-		}
-		err[0] = '\0';
-		out[built] = host->event_from_json(elem, err, sizeof err);
-		if (out[built] == NULL) {
-			host->http_error(resp, 422, "invalid_event", "%s%s", where,
-					 err[0] != '\0' ? err : "invalid event");
-			goto fail;
-		}
-		if (webhook_set_raw(w, out[built], elem) != 0) {
-			built++; /* this one was built: unref it too */
-			host->http_error(resp, 500, "internal", "out of memory");
-			goto fail;
-		}
-	}
-	*evs = out;
-	*n = count;
-	return 0;
-
-fail:
-	webhook_unref_all(w, out, built);
-	free(out);
-	return -1;
-}
-
-/* True when the Content-Type names application/json, with or without
- * parameters ("application/json; charset=utf-8"), in any case. */
-static bool webhook_is_json_type(const char *ct)
-{
-	static const char want[] = "application/json";
-	size_t wl = sizeof want - 1;
+	size_t wl = strlen(want);
 
 	if (ct == NULL)
 		return false;
@@ -176,6 +75,94 @@ static bool webhook_is_json_type(const char *ct)
 	while (*ct == ' ' || *ct == '\t')
 		ct++;
 	return *ct == '\0' || *ct == ';';
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decodes one application/x-www-form-urlencoded component into a new
+ * string ('+' is a space, %XX a byte). NULL on a bad escape or no memory. */
+static char *form_decode(const char *p, size_t len)
+{
+	char *out = malloc(len + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '+') {
+			*o++ = ' ';
+		} else if (p[i] == '%') {
+			if (i + 2 >= len) {
+				free(out);
+				return NULL;
+			}
+			int h = hexval((unsigned char)p[i + 1]), l = hexval((unsigned char)p[i + 2]);
+			if (h < 0 || l < 0) {
+				free(out);
+				return NULL;
+			}
+			*o++ = (char)(h * 16 + l);
+			i += 2;
+		} else {
+			*o++ = p[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * Parses a form body (k=v&k2=v2) into a JSON object of strings, for formats
+ * whose senders post forms (Nagios notification commands with curl
+ * --data-urlencode). A repeated key keeps its last value. Returns the object
+ * or NULL with resp filled.
+ */
+static struct json_object *webhook_parse_form(struct webhook *w, const char *body, size_t len,
+					      rfx_http_response *resp)
+{
+	struct json_object *obj = json_object_new_object();
+	size_t i = 0;
+
+	if (obj == NULL) {
+		w->host->http_error(resp, 500, "internal", "out of memory");
+		return NULL;
+	}
+	while (i < len) {
+		size_t amp = i;
+		while (amp < len && body[amp] != '&')
+			amp++;
+		size_t eq = i;
+		while (eq < amp && body[eq] != '=')
+			eq++;
+		if (amp > i) {
+			char *k = form_decode(body + i, eq - i);
+			char *v = eq < amp ? form_decode(body + eq + 1, amp - eq - 1) : strdup("");
+			if (k == NULL || v == NULL || !*k) {
+				free(k);
+				free(v);
+				json_object_put(obj);
+				w->host->http_error(resp, 400, "invalid_form",
+						    "invalid form data at byte %zu: a bad %%-escape "
+						    "or an empty name", i);
+				return NULL;
+			}
+			json_object_object_add(obj, k, json_object_new_string(v));
+			free(k);
+			free(v);
+		}
+		i = amp + 1;
+	}
+	if (json_object_object_length(obj) == 0) {
+		json_object_put(obj);
+		w->host->http_error(resp, 400, "invalid_form", "the form body is empty");
+		return NULL;
+	}
+	return obj;
 }
 
 /*
@@ -241,6 +228,254 @@ static struct json_object *webhook_parse_body(struct webhook *w, const char *bod
 out:
 	json_tokener_free(tok);
 	return root;
+}
+
+/* ---- per-input authentication ------------------------------------------ */
+
+/* Longest credential we look at; longer headers are refused unread. */
+#define WEBHOOK_CRED_MAX 4096
+
+/*
+ * Compares a presented credential with the configured one in time that
+ * depends on neither content nor length: both are hashed first, and the
+ * digests compared without an early exit.
+ */
+static bool webhook_cred_equal(const void *got, size_t gotlen, const char *want)
+{
+	uint8_t a[WEBHOOK_SHA256_LEN], b[WEBHOOK_SHA256_LEN];
+	struct webhook_sha256 s;
+	unsigned diff = 0;
+
+	webhook_sha256_init(&s);
+	webhook_sha256_update(&s, got, gotlen);
+	webhook_sha256_final(&s, a);
+	webhook_sha256_init(&s);
+	webhook_sha256_update(&s, want, strlen(want));
+	webhook_sha256_final(&s, b);
+	for (size_t i = 0; i < sizeof a; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+static int b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/*
+ * Decodes standard base64 (RFC 4648, padding optional) of len bytes into
+ * out (at least len * 3 / 4 + 1 bytes), NUL-terminated. Returns the decoded
+ * length or -1 on a character outside the alphabet or a dangling bit group.
+ */
+static long webhook_b64_decode(const char *in, size_t len, char *out)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	long o = 0;
+
+	while (len > 0 && in[len - 1] == '=')
+		len--;
+	for (size_t i = 0; i < len; i++) {
+		int v = b64val((unsigned char)in[i]);
+		if (v < 0)
+			return -1;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	if (bits >= 6) /* one lone character cannot encode a byte */
+		return -1;
+	out[o] = '\0';
+	return o;
+}
+
+/* The credentials after "SCHEME " in the Authorization header, trimmed, or
+ * NULL when the header is absent, uses another scheme or is too long. */
+static const char *webhook_auth_param(const char *auth, const char *scheme, size_t *len)
+{
+	size_t sl = strlen(scheme), n;
+
+	if (auth == NULL || strncasecmp(auth, scheme, sl) != 0 || (auth[sl] != ' ' && auth[sl] != '\t'))
+		return NULL;
+	auth += sl;
+	while (*auth == ' ' || *auth == '\t')
+		auth++;
+	n = strlen(auth);
+	while (n > 0 && (auth[n - 1] == ' ' || auth[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n > WEBHOOK_CRED_MAX)
+		return NULL;
+	*len = n;
+	return auth;
+}
+
+static bool webhook_auth_bearer(const struct webhook_auth_config *a, const char *hdr)
+{
+	size_t len;
+	const char *tok = webhook_auth_param(hdr, "Bearer", &len);
+
+	return tok != NULL && webhook_cred_equal(tok, len, a->token);
+}
+
+static bool webhook_auth_basic(const struct webhook_auth_config *a, const char *hdr)
+{
+	char dec[WEBHOOK_CRED_MAX * 3 / 4 + 1];
+	size_t len;
+	const char *b64 = webhook_auth_param(hdr, "Basic", &len);
+	long n;
+	char *colon;
+	bool user_ok, pass_ok;
+
+	if (b64 == NULL || (n = webhook_b64_decode(b64, len, dec)) < 0)
+		return false;
+	colon = memchr(dec, ':', (size_t)n);
+	if (colon == NULL)
+		return false;
+	/* Both are always compared so the time says nothing about which one
+	 * was wrong. */
+	user_ok = webhook_cred_equal(dec, (size_t)(colon - dec), a->username);
+	pass_ok = webhook_cred_equal(colon + 1, (size_t)(dec + n - colon - 1), a->password);
+	memset(dec, 0, sizeof dec);
+	return user_ok & pass_ok;
+}
+
+/* The signature header holds lowercase or uppercase hex of HMAC-SHA256(secret,
+ * body), optionally after "sha256=" (the GitHub convention). */
+static bool webhook_auth_hmac(const struct webhook_auth_config *a, const char *sig,
+			      const char *body, size_t len)
+{
+	uint8_t mac[WEBHOOK_SHA256_LEN], got[WEBHOOK_SHA256_LEN];
+	unsigned diff = 0;
+
+	if (sig == NULL)
+		return false;
+	while (*sig == ' ' || *sig == '\t')
+		sig++;
+	if (strncasecmp(sig, "sha256=", 7) == 0)
+		sig += 7;
+	for (size_t i = 0; i < sizeof got; i++) {
+		int h = hexval((unsigned char)sig[2 * i]);
+		int l = h < 0 ? -1 : hexval((unsigned char)sig[2 * i + 1]);
+		if (h < 0 || l < 0)
+			return false;
+		got[i] = (uint8_t)(h * 16 + l);
+	}
+	for (size_t i = 2 * sizeof got; sig[i] != '\0'; i++)
+		if (sig[i] != ' ' && sig[i] != '\t')
+			return false;
+	webhook_hmac_sha256(a->secret, strlen(a->secret), body, len, mac);
+	for (size_t i = 0; i < sizeof mac; i++)
+		diff |= mac[i] ^ got[i];
+	return diff == 0;
+}
+
+/*
+ * Checks the request against the instance's `auth` before anything of the
+ * body is parsed. true: go on; false: resp holds the 401. With type none
+ * the core already checked the API's tokens (the route needs operator).
+ *
+ * The 401 carries the challenge of the configured scheme (ABI 1.1's
+ * www_authenticate): Bearer, Basic, or none for hmac, which has no
+ * standard challenge.
+ */
+static bool webhook_authorized(struct webhook *w, const rfx_http_request *req, const char *body,
+			       size_t len, rfx_http_response *resp)
+{
+	const struct webhook_auth_config *a = &w->cfg->auth;
+	const rfx_host *host = w->host;
+	const char *hdr;
+
+	switch (a->type) {
+	case WEBHOOK_AUTH_BEARER:
+		hdr = host->http_header(req, "Authorization");
+		if (webhook_auth_bearer(a, hdr))
+			return true;
+		host->http_error(resp, 401, "unauthorized", "%s",
+				 hdr == NULL ? "missing 'Authorization: Bearer TOKEN' header"
+					     : "wrong or malformed bearer token for this webhook");
+		return false;
+	case WEBHOOK_AUTH_BASIC:
+		hdr = host->http_header(req, "Authorization");
+		if (webhook_auth_basic(a, hdr))
+			return true;
+		host->http_error(resp, 401, "unauthorized", "%s",
+				 hdr == NULL ? "missing 'Authorization: Basic ...' header"
+					     : "wrong or malformed basic credentials for this webhook");
+		resp->www_authenticate = "Basic realm=\"reflex\"";
+		return false;
+	case WEBHOOK_AUTH_HMAC:
+		hdr = host->http_header(req, a->header);
+		if (webhook_auth_hmac(a, hdr, body, len))
+			return true;
+		if (hdr == NULL)
+			host->http_error(resp, 401, "unauthorized",
+					 "missing signature header '%s' (hex HMAC-SHA256 of the body)",
+					 a->header);
+		else
+			host->http_error(resp, 401, "unauthorized",
+					 "the signature in '%s' does not match the body", a->header);
+		resp->www_authenticate = "";
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* init-time check of the `auth` section: every type needs its secrets. */
+static int webhook_auth_validate(const struct webhook_auth_config *a, char *err, size_t errlen)
+{
+	switch (a->type) {
+	case WEBHOOK_AUTH_NONE:
+		return 0;
+	case WEBHOOK_AUTH_BEARER:
+		if (a->token == NULL || a->token[0] == '\0') {
+			snprintf(err, errlen, "auth: type bearer needs 'token' (the token senders "
+					      "present as 'Authorization: Bearer TOKEN')");
+			return RFX_EINVAL;
+		}
+		return 0;
+	case WEBHOOK_AUTH_BASIC:
+		if (a->username == NULL || a->username[0] == '\0' || a->password == NULL ||
+		    a->password[0] == '\0') {
+			snprintf(err, errlen, "auth: type basic needs both 'username' and "
+					      "'password'");
+			return RFX_EINVAL;
+		}
+		if (strchr(a->username, ':') != NULL) {
+			snprintf(err, errlen, "auth: username must not contain ':' (basic "
+					      "credentials are user:password)");
+			return RFX_EINVAL;
+		}
+		return 0;
+	case WEBHOOK_AUTH_HMAC:
+		if (a->secret == NULL || a->secret[0] == '\0') {
+			snprintf(err, errlen, "auth: type hmac needs 'secret' (the key of the "
+					      "HMAC-SHA256 over the body)");
+			return RFX_EINVAL;
+		}
+		if (a->header == NULL || a->header[0] == '\0') {
+			snprintf(err, errlen, "auth: type hmac needs 'header' (the header that "
+					      "carries the signature)");
+			return RFX_EINVAL;
+		}
+		return 0;
+	default:
+		snprintf(err, errlen, "auth: unknown type index %d", a->type);
+		return RFX_EINVAL;
+	}
 }
 
 /* 202 body: {"accepted":N,"ids":[...]}. Returns 0 or -1 (out of memory). */
@@ -365,20 +600,27 @@ static void webhook_handle_request(void *arg, const rfx_http_request *req,
 
 	host->metric_add(w->requests, 1);
 
+	const struct webhook_format *fmt = &webhook_formats[w->cfg->format];
 	ct = host->http_header(req, "Content-Type");
-	if (!webhook_is_json_type(ct)) {
-		host->http_error(resp, 415, "unsupported_media_type",
-				 "Content-Type must be application/json, got '%s'",
-				 ct != NULL ? ct : "(none)");
-		goto out;
-	}
 	body = host->http_body(req, &len);
 	if (body == NULL)
 		len = 0;
-	root = webhook_parse_body(w, body, len, resp);
+	if (!webhook_authorized(w, req, body, len, resp))
+		goto out;
+	if (webhook_is_type(ct, "application/json")) {
+		root = webhook_parse_body(w, body, len, resp);
+	} else if (fmt->accepts_form && webhook_is_type(ct, "application/x-www-form-urlencoded")) {
+		root = webhook_parse_form(w, body, len, resp);
+	} else {
+		host->http_error(resp, 415, "unsupported_media_type",
+				 "Content-Type must be application/json%s, got '%s'",
+				 fmt->accepts_form ? " or application/x-www-form-urlencoded" : "",
+				 ct != NULL ? ct : "(none)");
+		goto out;
+	}
 	if (root == NULL)
 		goto out;
-	if (webhook_decoders[w->cfg->format](w, root, &evs, &n, resp) != 0)
+	if (webhook_formats[w->cfg->format].decode(w, root, &evs, &n, resp) != 0)
 		goto out;
 	webhook_deliver(w, evs, n, resp);
 out:
@@ -408,11 +650,17 @@ static int webhook_init(rfx_instance *inst, const rfx_host *host, void *config, 
 		snprintf(err, errlen, "ack_timeout: must be greater than 0");
 		return RFX_EINVAL;
 	}
-	if (cfg->format < 0 ||
-	    (size_t)cfg->format >= sizeof webhook_decoders / sizeof webhook_decoders[0]) {
+	if (cfg->format < 0 || (size_t)cfg->format >= sizeof webhook_format_names /
+							       sizeof webhook_format_names[0] - 1) {
 		snprintf(err, errlen, "format: unknown format index %d", cfg->format);
 		return RFX_EINVAL;
 	}
+	rc = webhook_auth_validate(&cfg->auth, err, errlen);
+	if (rc != 0)
+		return rc;
+	rc = webhook_mapping_validate(host, cfg, err, errlen);
+	if (rc != 0)
+		return rc;
 
 	w = calloc(1, sizeof *w);
 	if (w == NULL) {
@@ -432,7 +680,11 @@ static int webhook_init(rfx_instance *inst, const rfx_host *host, void *config, 
 		rc = RFX_ENOMEM;
 		goto fail;
 	}
-	rc = host->http_route(inst, "POST", cfg->path, RFX_ROLE_OPERATOR, webhook_handle_request, w);
+	/* With auth of its own the route bypasses the API's tokens: senders such
+	 * as Grafana or Nagios hold only the webhook's credential. */
+	rc = host->http_route(inst, "POST", cfg->path,
+			      cfg->auth.type == WEBHOOK_AUTH_NONE ? RFX_ROLE_OPERATOR : RFX_ROLE_NONE,
+			      webhook_handle_request, w);
 	if (rc != 0) {
 		snprintf(err, errlen,
 			 "path: cannot register POST %s (already used by another route, or the "
@@ -451,6 +703,27 @@ static void webhook_destroy(void *state)
 {
 	free(state);
 }
+
+static const char *const webhook_auth_types[] = {"none", "bearer", "basic", "hmac", NULL};
+
+static const rfx_option webhook_auth_options[] = {
+	{"type", RFX_OPT_ENUM, "none", 0, 0, 0, webhook_auth_types,
+	 "none, bearer (Authorization: Bearer TOKEN), basic (user and password), or hmac "
+	 "(HMAC-SHA256 of the raw body, hex, in `header`)",
+	 offsetof(struct webhook_auth_config, type), NULL},
+	{"token", RFX_OPT_STRING, NULL, RFX_OPT_SECRET, 0, 0, NULL,
+	 "bearer: the token senders present", offsetof(struct webhook_auth_config, token), NULL},
+	{"username", RFX_OPT_STRING, NULL, 0, 0, 0, NULL, "basic: user name",
+	 offsetof(struct webhook_auth_config, username), NULL},
+	{"password", RFX_OPT_STRING, NULL, RFX_OPT_SECRET, 0, 0, NULL, "basic: password",
+	 offsetof(struct webhook_auth_config, password), NULL},
+	{"secret", RFX_OPT_STRING, NULL, RFX_OPT_SECRET, 0, 0, NULL,
+	 "hmac: the shared key", offsetof(struct webhook_auth_config, secret), NULL},
+	{"header", RFX_OPT_STRING, "X-Reflex-Signature", 0, 0, 0, NULL,
+	 "hmac: the header with the hex signature (an optional 'sha256=' prefix is accepted)",
+	 offsetof(struct webhook_auth_config, header), NULL},
+	RFX_OPTION_END,
+};
 
 static const rfx_option webhook_options[] = {
 	{
@@ -489,9 +762,55 @@ static const rfx_option webhook_options[] = {
 		.type = RFX_OPT_ENUM,
 		.default_value = "json",
 		.enum_values = webhook_format_names,
-		.description = "Body format. json: the generic event form (one event object or "
-			       "an array of them, see docs/events.md).",
+		.description = "Body format. json: the generic event form (docs/events.md), or "
+			       "any JSON through `mapping`; alertmanager, zabbix, nagios, grafana: "
+			       "that tool's own webhook (docs/inputs/NAME.md).",
 		.offset = offsetof(struct webhook_config, format),
+	},
+	{
+		.name = "auth",
+		.type = RFX_OPT_SECTION,
+		.description = "Authentication of this input's senders, checked instead of the "
+			       "API's tokens: none (the API's operator token applies), bearer, "
+			       "basic, or hmac (a signature header over the body).",
+		.offset = offsetof(struct webhook_config, auth),
+		.sub = webhook_auth_options,
+	},
+	{
+		.name = "host_label",
+		.type = RFX_OPT_STRING,
+		.default_value = "instance",
+		.description = "alertmanager: the label that names the host.",
+		.offset = offsetof(struct webhook_config, host_label),
+	},
+	{
+		.name = "strip_port",
+		.type = RFX_OPT_BOOL,
+		.default_value = "true",
+		.description = "alertmanager: drop a ':port' suffix from the host label "
+			       "(db1:9100 -> db1).",
+		.offset = offsetof(struct webhook_config, strip_port),
+	},
+	{
+		.name = "severity_label",
+		.type = RFX_OPT_STRING,
+		.default_value = "severity",
+		.description = "alertmanager, grafana: the label that carries the severity.",
+		.offset = offsetof(struct webhook_config, severity_label),
+	},
+	{
+		.name = "severity_map",
+		.type = RFX_OPT_MAP,
+		.description = "Source severities to reflex severities, e.g. { page: critical, "
+			       "ticket: warning }; added to and overriding the format's defaults.",
+		.offset = offsetof(struct webhook_config, severity_map),
+	},
+	{
+		.name = "mapping",
+		.type = RFX_OPT_MAP,
+		.description = "json-mapped: event field -> JSON pointer into each element, e.g. "
+			       "{ host: /node/name, check: /rule, severity: /level, message: /text }.",
+		.offset = offsetof(struct webhook_config, mapping),
 	},
 	RFX_OPTION_END,
 };
