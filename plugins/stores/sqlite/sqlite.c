@@ -408,6 +408,15 @@ static int open_writer(struct store *s, const struct sqlite_config *cfg, char *e
 			 sqlite3_errmsg(s->wdb));
 		goto out;
 	}
+	/* 8 KiB pages, for a new database only (an existing one keeps its
+	 * size): measured with store_bench, synchronous=full, 200,000 events,
+	 * against 4 KiB: the same at batch 100, +16% at 1000, +27% at 5000
+	 * rows/s; 16 KiB was no better. Must come before WAL mode is set. */
+	if (exec_sql(s, s->wdb, "PRAGMA page_size=8192") != 0) {
+		snprintf(err, errlen, "%s: cannot set the page size: %s", s->path,
+			 sqlite3_errmsg(s->wdb));
+		goto out;
+	}
 	/* journal_mode answers with the mode it got: a file system without
 	 * shared memory support stays in rollback mode, which we refuse since
 	 * readers would then block the writer. */
