@@ -39,19 +39,6 @@ static const struct {
 /* One error message, sent as 422 invalid_event. */
 #define AM_INVALID(...) host->http_error(resp, 422, "invalid_event", __VA_ARGS__)
 
-static const char *am_type_name(struct json_object *o)
-{
-	switch (json_object_get_type(o)) {
-	case json_type_null: return "null";
-	case json_type_boolean: return "a boolean";
-	case json_type_double:
-	case json_type_int: return "a number";
-	case json_type_object: return "an object";
-	case json_type_array: return "an array";
-	case json_type_string: return "a string";
-	}
-	return "a value";
-}
 
 /* ---- time ------------------------------------------------------------------ */
 
@@ -280,7 +267,7 @@ static int am_decode_alert(struct webhook *w, const struct am_group *g, size_t i
 	int rc = -1;
 
 	if (!json_object_is_type(alert, json_type_object)) {
-		AM_INVALID("alerts[%zu]: expected an object, got %s", idx, am_type_name(alert));
+		AM_INVALID("alerts[%zu]: expected an object, got %s", idx, webhook_type_name(alert));
 		return -1;
 	}
 
@@ -306,7 +293,7 @@ static int am_decode_alert(struct webhook *w, const struct am_group *g, size_t i
 	if (!json_object_object_get_ex(alert, "labels", &labels) ||
 	    !json_object_is_type(labels, json_type_object)) {
 		AM_INVALID("alerts[%zu].labels: expected an object of strings, got %s", idx,
-			   labels != NULL ? am_type_name(labels) : "nothing");
+			   labels != NULL ? webhook_type_name(labels) : "nothing");
 		return -1;
 	}
 	if (json_object_object_length(labels) > RFX_LABELS_MAX) {
@@ -322,7 +309,7 @@ static int am_decode_alert(struct webhook *w, const struct am_group *g, size_t i
 		}
 		if (lv == NULL || !json_object_is_type(lv, json_type_string)) {
 			AM_INVALID("alerts[%zu].labels.%s: expected a string, got %s", idx, lk,
-				   lv != NULL ? am_type_name(lv) : "null");
+				   lv != NULL ? webhook_type_name(lv) : "null");
 			return -1;
 		}
 		if (json_object_get_string_len(lv) > AM_LABEL_VALUE_MAX) {
@@ -341,13 +328,13 @@ static int am_decode_alert(struct webhook *w, const struct am_group *g, size_t i
 	if (json_object_object_get_ex(alert, "annotations", &annotations) && annotations != NULL) {
 		if (!json_object_is_type(annotations, json_type_object)) {
 			AM_INVALID("alerts[%zu].annotations: expected an object of strings, got %s",
-				   idx, am_type_name(annotations));
+				   idx, webhook_type_name(annotations));
 			return -1;
 		}
 		json_object_object_foreach(annotations, ak, av) {
 			if (av == NULL || !json_object_is_type(av, json_type_string)) {
 				AM_INVALID("alerts[%zu].annotations.%s: expected a string, got %s",
-					   idx, ak, av != NULL ? am_type_name(av) : "null");
+					   idx, ak, av != NULL ? webhook_type_name(av) : "null");
 				return -1;
 			}
 		}
@@ -531,7 +518,7 @@ static int am_decode_group(struct webhook *w, struct json_object *root, struct a
 	if (json_object_object_get_ex(root, "truncatedAlerts", &v) && v != NULL) {
 		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0) {
 			AM_INVALID("truncatedAlerts: expected a number of alerts, got %s",
-				   am_type_name(v));
+				   webhook_type_name(v));
 			return -1;
 		}
 		g->truncated = json_object_get_int64(v);
@@ -551,7 +538,7 @@ int webhook_decode_alertmanager(struct webhook *w, struct json_object *root, rfx
 	if (!json_object_is_type(root, json_type_object)) {
 		AM_INVALID("expected an Alertmanager webhook object "
 			   "({\"version\":\"4\",\"alerts\":[...],...}), got %s",
-			   am_type_name(root));
+			   webhook_type_name(root));
 		return -1;
 	}
 	if (am_decode_group(w, root, &g, resp) != 0)
@@ -559,7 +546,7 @@ int webhook_decode_alertmanager(struct webhook *w, struct json_object *root, rfx
 	if (!json_object_object_get_ex(root, "alerts", &alerts) ||
 	    !json_object_is_type(alerts, json_type_array)) {
 		AM_INVALID("alerts: expected an array of alerts, got %s",
-			   alerts != NULL ? am_type_name(alerts) : "nothing");
+			   alerts != NULL ? webhook_type_name(alerts) : "nothing");
 		return -1;
 	}
 	count = json_object_array_length(alerts);

@@ -139,14 +139,14 @@ static int grafana_alert(struct webhook *w, struct json_object *root, struct jso
 
 	if (!json_object_is_type(alert, json_type_object)) {
 		host->http_error(resp, 422, "invalid_event", "alerts[%zu]: expected an object, got %s",
-				 i, json_type_to_name(json_object_get_type(alert)));
+				 i, webhook_type_name(alert));
 		return -1;
 	}
 	if (json_object_object_get_ex(alert, "labels", &labels) && labels != NULL &&
 	    !json_object_is_type(labels, json_type_object)) {
 		host->http_error(resp, 422, "invalid_event",
 				 "alerts[%zu].labels: expected an object of strings, got %s", i,
-				 json_type_to_name(json_object_get_type(labels)));
+				 webhook_type_name(labels));
 		return -1;
 	}
 	if (labels == NULL) {
@@ -163,7 +163,7 @@ static int grafana_alert(struct webhook *w, struct json_object *root, struct jso
 		if (!json_object_is_type(lv, json_type_string)) {
 			host->http_error(resp, 422, "invalid_event",
 					 "alerts[%zu].labels.%s: expected a string, got %s", i, lk,
-					 json_type_to_name(json_object_get_type(lv)));
+					 webhook_type_name(lv));
 			return -1;
 		}
 		rc = host->event_label_set(ev, lk, json_object_get_string(lv));
@@ -326,14 +326,14 @@ int webhook_decode_grafana(struct webhook *w, struct json_object *root, rfx_even
 	if (!json_object_is_type(root, json_type_object)) {
 		host->http_error(resp, 422, "invalid_event",
 				 "expected a Grafana webhook object, got %s",
-				 json_type_to_name(json_object_get_type(root)));
+				 webhook_type_name(root));
 		return -1;
 	}
 	if (!json_object_object_get_ex(root, "alerts", &alerts) ||
 	    !json_object_is_type(alerts, json_type_array)) {
 		host->http_error(resp, 422, "invalid_event",
 				 "alerts: expected an array of alerts, got %s",
-				 alerts != NULL ? json_type_to_name(json_object_get_type(alerts))
+				 alerts != NULL ? webhook_type_name(alerts)
 						: "nothing");
 		return -1;
 	}

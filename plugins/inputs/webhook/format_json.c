@@ -113,7 +113,7 @@ static int mapping_put(struct webhook *w, const char *key, struct json_object *v
 	}
 	if (t == json_type_object || t == json_type_array) {
 		snprintf(msg, msglen, "expected a string, number or boolean, got %s",
-			 json_type_to_name(t));
+			 webhook_type_name(v));
 		return -1;
 	}
 	if (strcmp(key, "severity") == 0) {
@@ -298,7 +298,7 @@ static int webhook_decode_mapped(struct webhook *w, struct json_object *root, rf
 	} else {
 		host->http_error(resp, 422, "invalid_event",
 				 "expected a JSON object or an array of objects, got %s",
-				 json_type_to_name(json_object_get_type(root)));
+				 webhook_type_name(root));
 		return -1;
 	}
 	out = calloc(count, sizeof *out);
@@ -314,7 +314,7 @@ static int webhook_decode_mapped(struct webhook *w, struct json_object *root, rf
 			snprintf(where, sizeof where, "events[%zu]: ", built);
 		if (!json_object_is_type(elem, json_type_object)) {
 			host->http_error(resp, 422, "invalid_event", "%sexpected a JSON object, got %s",
-					 where, json_type_to_name(json_object_get_type(elem)));
+					 where, webhook_type_name(elem));
 			goto fail;
 		}
 		out[built] = mapping_event(w, elem, where, resp);
@@ -360,7 +360,7 @@ int webhook_decode_json(struct webhook *w, struct json_object *root, rfx_event *
 	} else {
 		host->http_error(resp, 422, "invalid_event",
 				 "expected a JSON object or an array of objects, got %s",
-				 json_type_to_name(json_object_get_type(root)));
+				 webhook_type_name(root));
 		return -1;
 	}
 
@@ -378,7 +378,7 @@ int webhook_decode_json(struct webhook *w, struct json_object *root, rfx_event *
 			snprintf(where, sizeof where, "events[%zu]: ", built);
 		if (!json_object_is_type(elem, json_type_object)) {
 			host->http_error(resp, 422, "invalid_event", "%sexpected a JSON object, got %s",
-					 where, json_type_to_name(json_object_get_type(elem)));
+					 where, webhook_type_name(elem));
 			goto fail;
 		}
 		err[0] = '\0';

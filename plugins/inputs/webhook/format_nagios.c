@@ -173,7 +173,7 @@ int webhook_decode_nagios(struct webhook *w, struct json_object *root, rfx_event
 		host->http_error(resp, 422, "invalid_event",
 				 "expected one notification: an object (or form) of Nagios macros, "
 				 "got %s",
-				 json_type_to_name(json_object_get_type(root)));
+				 webhook_type_name(root));
 		return -1;
 	}
 	/* Reject structured values up front so every field below is text. */
@@ -182,7 +182,7 @@ int webhook_decode_nagios(struct webhook *w, struct json_object *root, rfx_event
 		    json_object_is_type(val, json_type_array)) {
 			host->http_error(resp, 422, "invalid_event",
 					 "%s: expected a string, got %s", key,
-					 json_type_to_name(json_object_get_type(val)));
+					 webhook_type_name(val));
 			return -1;
 		}
 	}

@@ -49,6 +49,20 @@ void webhook_unref_all(struct webhook *w, rfx_event **evs, size_t n)
 		w->host->event_unref(evs[i]);
 }
 
+const char *webhook_type_name(struct json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_null: return "null";
+	case json_type_boolean: return "a boolean";
+	case json_type_double:
+	case json_type_int: return "a number";
+	case json_type_object: return "an object";
+	case json_type_array: return "an array";
+	case json_type_string: return "a string";
+	}
+	return "a value";
+}
+
 /* Sets the element's JSON text as the event's raw payload. */
 int webhook_set_raw(struct webhook *w, rfx_event *ev, struct json_object *elem)
 {

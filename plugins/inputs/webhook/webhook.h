@@ -81,6 +81,9 @@ extern const struct webhook_format webhook_formats[] __attribute__((visibility("
 /* Helpers for formats (webhook.c). */
 __attribute__((visibility("hidden"))) void webhook_unref_all(struct webhook *w, rfx_event **evs,
 							      size_t n);
+/* "a number", "an object", ... for messages naming what a sender sent
+ * (the same words the core's generic event form uses). NULL is "null". */
+__attribute__((visibility("hidden"))) const char *webhook_type_name(struct json_object *o);
 /* Sets the JSON text of elem as the event's raw payload. 0 or RFX_ENOMEM. */
 __attribute__((visibility("hidden"))) int webhook_set_raw(struct webhook *w, rfx_event *ev,
 							   struct json_object *elem);
