@@ -63,7 +63,8 @@ start_reflexd() {
 	local i attempt
 	for attempt in 1 2 3; do
 		local mark
-		mark=$(wc -l <"$TMP/reflexd.log" 2>/dev/null || echo 0)
+		mark=0
+		[ -f "$TMP/reflexd.log" ] && mark=$(wc -l <"$TMP/reflexd.log")
 		"$REFLEXD" -c "$1" >>"$TMP/reflexd.log" 2>&1 &
 		RFX_PID=$!
 		for i in $(seq 1 100); do

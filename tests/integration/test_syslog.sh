@@ -6,12 +6,14 @@
 . "$(dirname "$0")/lib.sh"
 
 if ! command -v logger >/dev/null; then
-	echo "SKIP: logger (util-linux) not installed"
-	exit 77
+	echo "FAIL: logger not installed: apt-get install bsdutils (scripts/deps.sh --test)"
+	exit 1
 fi
 UDP=$(free_port)
 TCP=$(free_port)
 while [ "$TCP" = "$UDP" ] || [ "$TCP" = "$PORT" ]; do TCP=$(free_port); done
+TCP2=$(free_port)
+while [ "$TCP2" = "$UDP" ] || [ "$TCP2" = "$TCP" ] || [ "$TCP2" = "$PORT" ]; do TCP2=$(free_port); done
 cat >"$TMP/reflex.yaml" <<YAML
 agent:
   name: it-syslog
@@ -25,6 +27,11 @@ inputs:
     plugin: syslog
     listen: ["udp://127.0.0.1:$UDP", "tcp://127.0.0.1:$TCP"]
     max_message: 4KiB
+  - name: limited
+    plugin: syslog
+    listen: ["tcp://127.0.0.1:$TCP2"]
+    max_connections: 2
+    idle_timeout: 1s
 YAML
 start_reflexd "$TMP/reflex.yaml" || exit 1
 
@@ -107,6 +114,18 @@ check "long line: message kept its start" test "$(echo "$E" | jq -r .message | h
 
 r=$(curl -s "$URL/metrics")
 contains "messages counter exported" 'reflex_input_syslog_messages_total{instance="sys"}' "$r"
+
+# connection limit and idle timeout on the second listener
+# closed FD: true when the server closed the connection within 3 s (EOF)
+closed() { local line; read -r -t 3 -u "$1" line; [ $? -eq 1 ]; }
+exec 5<>"/dev/tcp/127.0.0.1/$TCP2" 6<>"/dev/tcp/127.0.0.1/$TCP2"
+sleep 0.2
+exec 7<>"/dev/tcp/127.0.0.1/$TCP2"
+check "a connection past max_connections is closed" closed 7
+printf '<14>1 2026-11-28T03:22:45Z h app - - - within limit\n' >&5
+check "the connections within the limit stay open while used" test -n "$(wait_event 'within%20limit')"
+check "an idle connection is closed after idle_timeout" closed 6
+exec 5>&- 6>&- 7>&-
 
 check "reflexd stops cleanly (exit 0)" stop_reflexd
 finish
