@@ -130,8 +130,10 @@ static const struct {
 	const char *alias;
 	int sev;
 } sev_aliases[] = {
-	{"emerg", 0}, {"panic", 0}, {"fatal", 1}, {"crit", 2}, {"disaster", 2},
-	{"high", 3}, {"err", 3}, {"major", 3}, {"warn", 4}, {"average", 4},
+	/* disaster, high, average: Zabbix's names, ranked as the zabbix
+	 * webhook format ranks Zabbix's levels 5, 4 and 3 */
+	{"emerg", 0}, {"panic", 0}, {"fatal", 1}, {"disaster", 1}, {"crit", 2}, {"high", 2},
+	{"err", 3}, {"major", 3}, {"average", 3}, {"warn", 4},
 	{"minor", 4}, {"information", 6}, {"informational", 6}, {"ok", 6},
 	{"trace", 7},
 };

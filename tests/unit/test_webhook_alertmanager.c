@@ -199,7 +199,7 @@ static void test_am_severity_map_defaults_and_fallback(void)
 	} cases[] = {
 		{"P1", RFX_SEV_CRITICAL, false},   {"page", RFX_SEV_CRITICAL, false},
 		{"none", RFX_SEV_INFO, false},     {"warn", RFX_SEV_WARNING, false},
-		{"disaster", RFX_SEV_CRITICAL, false}, {"weird", RFX_SEV_WARNING, true},
+		{"disaster", RFX_SEV_ALERT, false}, {"weird", RFX_SEV_WARNING, true},
 		{"bogus", RFX_SEV_WARNING, true},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
