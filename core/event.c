@@ -225,6 +225,9 @@ int rfx_time_parse(const char *s, int64_t *ns)
 	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
 	    y < 1)
 		return RFX_EINVAL;
+	/* ns since 1970 fit in int64 for 1678..2261 only (found by fuzz_event_json) */
+	if (y < 1678 || y > 2261)
+		return RFX_EINVAL;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
 	tm.tm_mday = d;
@@ -232,6 +235,8 @@ int rfx_time_parse(const char *s, int64_t *ns)
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
 	time_t t = timegm(&tm);
+	if (t == (time_t)-1 && !(y == 1969 && mo == 12 && d == 31))
+		return RFX_EINVAL;
 	t -= (time_t)oh * 3600 + (time_t)om * 60;
 	*ns = (int64_t)t * 1000000000 + frac;
 	return 0;

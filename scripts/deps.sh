@@ -11,7 +11,7 @@ SUDO=""
 PKGS="build-essential autoconf automake libtool pkg-config curl
       libyaml-dev libjson-c-dev libcurl4-gnutls-dev libmicrohttpd-dev
       libsqlite3-dev libpcre2-dev libcunit1-dev"
-TEST_PKGS="sqlite3 jq tzdata openssl bsdutils prometheus-alertmanager nodejs"
+TEST_PKGS="sqlite3 jq tzdata openssl bsdutils clang prometheus-alertmanager nodejs"
 [ "${1:-}" = "--test" ] && PKGS="$PKGS $TEST_PKGS"
 missing=""
 for p in $PKGS; do

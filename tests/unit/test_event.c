@@ -175,6 +175,10 @@ static void test_event_time_parse_and_format(void)
 	CU_ASSERT_EQUAL(rfx_time_parse("2026-11-28T03:22:45", &ns), RFX_EINVAL);
 	CU_ASSERT_EQUAL(rfx_time_parse("2026-13-28T03:22:45Z", &ns), RFX_EINVAL);
 	CU_ASSERT_EQUAL(rfx_time_parse("2026-11-28T03:22:45Zjunk", &ns), RFX_EINVAL);
+	/* outside int64 nanoseconds: refused, not overflowed (fuzz_event_json) */
+	CU_ASSERT_EQUAL(rfx_time_parse("9999-01-01T00:00:00Z", &ns), RFX_EINVAL);
+	CU_ASSERT_EQUAL(rfx_time_parse("1000-01-01T00:00:00Z", &ns), RFX_EINVAL);
+	CU_ASSERT_EQUAL(rfx_time_parse("2261-12-31T23:59:59Z", &ns), 0);
 	rfx_time_format(1795836165123456789LL, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "2026-11-28T03:22:45.123Z");
 }

@@ -57,6 +57,18 @@ static void test_5424_nilvalues_are_null_and_time_absent(void)
 	done();
 }
 
+/* fuzz_syslog_parse found that a far year overflowed the ns conversion */
+static void test_5424_far_year_is_kept_as_a_message_not_a_time(void)
+{
+	parse("<1>1 1000-01-01T00:00:00Z - - - - -");
+	CU_ASSERT_FALSE(M.has_time);
+	done();
+	parse("<1>1 9999-01-01T00:00:00Z host app - - - msg");
+	CU_ASSERT_FALSE(M.has_time);
+	CU_ASSERT_PTR_NOT_NULL(M.message); /* still kept, never dropped */
+	done();
+}
+
 static void test_5424_structured_data_escapes_are_unescaped(void)
 {
 	parse("<14>1 2026-01-01T00:00:00Z h a - - [exampleSDID@32473 iut=\"3\" "
@@ -272,6 +284,7 @@ int main(void)
 	static const struct rfx_test tests[] = {
 		RFX_TEST(test_5424_full_header_and_fraction_with_offset),
 		RFX_TEST(test_5424_nilvalues_are_null_and_time_absent),
+		RFX_TEST(test_5424_far_year_is_kept_as_a_message_not_a_time),
 		RFX_TEST(test_5424_structured_data_escapes_are_unescaped),
 		RFX_TEST(test_5424_structured_data_is_bounded),
 		RFX_TEST(test_5424_broken_sd_falls_back_to_lenient_reading),

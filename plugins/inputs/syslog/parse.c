@@ -136,6 +136,10 @@ static bool parse_iso(struct cur *c, int64_t *ns)
 	}
 	if (p < e && *p != ' ')
 		return false;
+	/* nanoseconds since 1970 fit in int64 only for 1678..2261; a year
+	 * outside that is not a time we can store (found by fuzz_syslog_parse) */
+	if (Y < 1678 || Y > 2261)
+		return false;
 	*ns = ((days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + s) - off) * 1000000000LL +
 	      frac;
 	c->p = p;
