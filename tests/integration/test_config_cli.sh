@@ -75,7 +75,7 @@ eq "--describe unknown fails" 1 "$rc"
 contains "--describe unknown says so" "no plugin named 'nosuch'" "$out"
 out=$("$REFLEXD" --list-plugins); rc=$?
 eq "--list-plugins" 0 "$rc"
-for p in "input      webhook" "output     file" "output     stdout" "store      sqlite"; do
+for p in "input      webhook" "input      syslog" "output     file" "output     stdout" "store      sqlite"; do
 	contains "--list-plugins lists $p" "$p" "$out"
 done
 out=$("$REFLEXD" --version); contains "--version" "plugin ABI 1.1" "$out"
