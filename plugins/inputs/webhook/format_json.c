@@ -270,77 +270,43 @@ out:
 	return ev;
 }
 
-/* The mapped mode: elem by elem through mapping_event, all or nothing. */
-static int webhook_decode_mapped(struct webhook *w, struct json_object *root, rfx_event ***evs,
-				 size_t *n, rfx_http_response *resp)
+/* The generic mode: one element through the core's event form. */
+static rfx_event *generic_event(struct webhook *w, struct json_object *elem, const char *where,
+				rfx_http_response *resp)
 {
 	const rfx_host *host = w->host;
-	bool single = json_object_is_type(root, json_type_object);
-	rfx_event **out = NULL;
-	size_t count, built;
+	char err[WEBHOOK_ERR_MAX] = "";
+	rfx_event *ev = host->event_from_json(elem, err, sizeof err);
 
-	if (single) {
-		count = 1;
-	} else if (json_object_is_type(root, json_type_array)) {
-		count = json_object_array_length(root);
-		if (count == 0) {
-			host->http_error(resp, 422, "no_events",
-					 "the request holds no events: the array is empty");
-			return -1;
-		}
-		if (count > (size_t)w->cfg->max_events) {
-			host->http_error(resp, 413, "too_many_events",
-					 "the request holds %zu events; at most %lld are accepted "
-					 "per request (max_events): split it",
-					 count, (long long)w->cfg->max_events);
-			return -1;
-		}
-	} else {
-		host->http_error(resp, 422, "invalid_event",
-				 "expected a JSON object or an array of objects, got %s",
-				 webhook_type_name(root));
-		return -1;
+	if (ev == NULL) {
+		host->http_error(resp, 422, "invalid_event", "%s%s", where,
+				 err[0] != '\0' ? err : "invalid event");
+		return NULL;
 	}
-	out = calloc(count, sizeof *out);
-	if (out == NULL) {
+	if (webhook_set_raw(w, ev, elem) != 0) {
+		host->event_unref(ev);
 		host->http_error(resp, 500, "internal", "out of memory");
-		return -1;
+		return NULL;
 	}
-	for (built = 0; built < count; built++) {
-		struct json_object *elem = single ? root : json_object_array_get_idx(root, built);
-		char where[32] = "";
-
-		if (!single)
-			snprintf(where, sizeof where, "events[%zu]: ", built);
-		if (!json_object_is_type(elem, json_type_object)) {
-			host->http_error(resp, 422, "invalid_event", "%sexpected a JSON object, got %s",
-					 where, webhook_type_name(elem));
-			goto fail;
-		}
-		out[built] = mapping_event(w, elem, where, resp);
-		if (out[built] == NULL)
-			goto fail;
-	}
-	*evs = out;
-	*n = count;
-	return 0;
-fail:
-	webhook_unref_all(w, out, built);
-	free(out);
-	return -1;
+	return ev;
 }
 
+/*
+ * One event object or an array of them, all or nothing; both modes share
+ * this and differ only in how one element becomes an event (`build`, which
+ * fills resp when it returns NULL).
+ */
 int webhook_decode_json(struct webhook *w, struct json_object *root, rfx_event ***evs,
-			       size_t *n, rfx_http_response *resp)
+			size_t *n, rfx_http_response *resp)
 {
 	const rfx_host *host = w->host;
 	bool single = json_object_is_type(root, json_type_object);
+	rfx_event *(*build)(struct webhook *, struct json_object *, const char *,
+			    rfx_http_response *) = w->cfg->mapping.n > 0 ? mapping_event
+									 : generic_event;
 	rfx_event **out = NULL;
 	size_t count, built = 0;
-	char err[WEBHOOK_ERR_MAX];
 
-	if (w->cfg->mapping.n > 0)
-		return webhook_decode_mapped(w, root, evs, n, resp);
 	if (single) {
 		count = 1;
 	} else if (json_object_is_type(root, json_type_array)) {
@@ -363,7 +329,6 @@ int webhook_decode_json(struct webhook *w, struct json_object *root, rfx_event *
 				 webhook_type_name(root));
 		return -1;
 	}
-
 	out = calloc(count, sizeof *out);
 	if (out == NULL) {
 		host->http_error(resp, 500, "internal", "out of memory");
@@ -381,26 +346,15 @@ int webhook_decode_json(struct webhook *w, struct json_object *root, rfx_event *
 					 where, webhook_type_name(elem));
 			goto fail;
 		}
-		err[0] = '\0';
-		out[built] = host->event_from_json(elem, err, sizeof err);
-		if (out[built] == NULL) {
-			host->http_error(resp, 422, "invalid_event", "%s%s", where,
-					 err[0] != '\0' ? err : "invalid event");
+		out[built] = build(w, elem, where, resp);
+		if (out[built] == NULL)
 			goto fail;
-		}
-		if (webhook_set_raw(w, out[built], elem) != 0) {
-			built++; /* this one was built: unref it too */
-			host->http_error(resp, 500, "internal", "out of memory");
-			goto fail;
-		}
 	}
 	*evs = out;
 	*n = count;
 	return 0;
-
 fail:
 	webhook_unref_all(w, out, built);
 	free(out);
 	return -1;
 }
-
