@@ -261,6 +261,18 @@ void rfx_time_format(int64_t ns, char *buf, size_t len)
 
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+bool rfx_event_id_valid(const char *id)
+{
+	size_t n = 0;
+
+	if (!id || id[0] < '0' || id[0] > '7') /* 128 bits: the top char holds 3 */
+		return false;
+	for (; id[n]; n++)
+		if (n >= RFX_EVENT_ID_LEN || !strchr(crockford, id[n]))
+			return false;
+	return n == RFX_EVENT_ID_LEN;
+}
+
 /* Guards the last ULID so ids stay monotonic within the process. */
 static pthread_mutex_t id_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t id_last_ms;

@@ -8,6 +8,7 @@
 #define RFX_CORE_EVENT_H
 
 #include <reflex/event.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,9 @@ const char *rfx_severity_name(int sev);
 /* Writes a new ULID (26 chars + NUL): 48-bit ms time then 80 bits that are
  * monotonic within this process. Thread-safe. */
 void rfx_event_id_new(char out[RFX_EVENT_ID_LEN + 1]);
+/* True for a canonical ULID: 26 upper-case Crockford base32 characters, the
+ * first 0-7. */
+bool rfx_event_id_valid(const char *id);
 
 /* Sets the default fingerprint (hex of a 64-bit hash of source, host,
  * service and check) unless the event already has one. 0 or RFX_ENOMEM. */

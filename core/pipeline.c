@@ -158,7 +158,10 @@ int rfx_pipeline_emit(struct rfx_pipeline *p, rfx_instance *inst, rfx_event **ev
 	bool all_sheddable = p->o.full_policy == RFX_FULL_DROP;
 	for (size_t i = 0; i < n; i++) {
 		rfx_event *ev = evs[i];
-		rfx_event_id_new(ev->id);
+		/* A preset id is the plugin's own deterministic one (redelivery
+		 * is then stored once); anything else gets a fresh ULID. */
+		if (!rfx_event_id_valid(ev->id))
+			rfx_event_id_new(ev->id);
 		ev->received_ns = now;
 		if (inst && inst->name)
 			rfx_event_set(ev, RFX_F_SOURCE, inst->name);

@@ -26,6 +26,7 @@
 
 #define SECTION_DEPTH_MAX 8 /* nesting of RFX_OPT_SECTION tables */
 #define KEYS_MAX 256        /* candidates considered for a suggestion */
+#define SECLIST_MAX 4096    /* elements of one RFX_OPT_SECTION_LIST */
 
 /* A converted scalar value, before it is stored at an option's offset. */
 union optval {
@@ -73,6 +74,8 @@ static const char *type_name(rfx_opt_type t)
 		return "map";
 	case RFX_OPT_SECTION:
 		return "section";
+	case RFX_OPT_SECTION_LIST:
+		return "list of sections";
 	}
 	return "unknown";
 }
@@ -372,6 +375,84 @@ done:
 static void walk(struct apply *a, const rfx_option *opts, const rfx_node *map,
 		 const rfx_node *pos, char *cfg, const char *ctx, const char *const *extra, int depth);
 
+static void apply_defaults(struct apply *a, const rfx_option *opts, char *cfg, const char *ctx,
+			   int depth);
+static void schema_free(const rfx_option *opts, char *cfg, int depth);
+
+/* The element size of a SECTION_LIST's sub-table: its terminator's offset
+ * (RFX_OPTION_END_SIZE). */
+static size_t elem_size(const rfx_option *sub)
+{
+	const rfx_option *o = sub;
+
+	while (o && o->name)
+		o++;
+	return o ? o->offset : 0;
+}
+
+static void seclist_clear(const rfx_option *o, struct rfx_seclist *l, int depth)
+{
+	size_t esz = elem_size(o->sub);
+
+	for (size_t i = 0; l->v && i < l->n; i++)
+		schema_free(o->sub, (char *)l->v + i * esz, depth + 1);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Fills a list of sections from a sequence of mappings, each with its own
+ * defaults; replaces the old contents only when every element is valid. */
+static void fill_seclist(struct apply *a, const rfx_option *o, const rfx_node *v,
+			 struct rfx_seclist *l, const char *ctx, int depth)
+{
+	struct rfx_seclist nl = { 0 };
+	size_t esz = elem_size(o->sub);
+	int before = a->errors;
+
+	if (v->type == RFX_NODE_SCALAR && v->null)
+		goto done;
+	if (v->type != RFX_NODE_SEQ) {
+		err_at(a, v, ctx, "'%s': expected a list of mappings, got a %s", o->name,
+		       rfx_node_type_name(v->type));
+		return;
+	}
+	if (v->n > SECLIST_MAX) {
+		err_at(a, v, ctx, "'%s': %zu entries, at most %d allowed", o->name, v->n,
+		       SECLIST_MAX);
+		return;
+	}
+	if (v->n && !(nl.v = calloc(v->n, esz))) {
+		err_at(a, v, ctx, "'%s': out of memory", o->name);
+		return;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		const rfx_node *it = v->items[i];
+		char *ectx = NULL;
+		if (asprintf(&ectx, "%s%s%s[%zu]", ctx && ctx[0] ? ctx : "",
+			     ctx && ctx[0] ? "." : "", o->name, i) < 0) {
+			err_at(a, it, ctx, "out of memory");
+			break;
+		}
+		char *elem = (char *)nl.v + i * esz;
+		nl.n = i + 1; /* so a failure frees what this element filled */
+		apply_defaults(a, o->sub, elem, ectx, depth + 1);
+		if (it->type != RFX_NODE_MAP)
+			err_at(a, it, ectx, "expected a mapping, got a %s",
+			       rfx_node_type_name(it->type));
+		else
+			walk(a, o->sub, it, it, elem, ectx, NULL, depth + 1);
+		free(ectx);
+	}
+	if (a->errors != before) {
+		seclist_clear(o, &nl, depth);
+		return;
+	}
+done:
+	seclist_clear(o, l, depth);
+	*l = nl;
+}
+
 static void apply_value(struct apply *a, const rfx_option *o, const rfx_node *v, char *cfg,
 			const char *ctx, int depth)
 {
@@ -419,6 +500,12 @@ static void apply_value(struct apply *a, const rfx_option *o, const rfx_node *v,
 		free(sctx);
 		break;
 	}
+	case RFX_OPT_SECTION_LIST:
+		if (depth >= SECTION_DEPTH_MAX)
+			err_at(a, v, ctx, "'%s': sections nested too deeply", o->name);
+		else
+			fill_seclist(a, o, v, field, ctx, depth);
+		break;
 	default:
 		err_at(a, v, ctx, "'%s': option has an unknown type %d", o->name, (int)o->type);
 		break;
@@ -581,6 +668,10 @@ static void schema_free(const rfx_option *opts, char *cfg, int depth)
 			if (depth < SECTION_DEPTH_MAX)
 				schema_free(o->sub, field, depth + 1);
 			break;
+		case RFX_OPT_SECTION_LIST:
+			if (depth < SECTION_DEPTH_MAX)
+				seclist_clear(o, field, depth);
+			break;
 		default:
 			break;
 		}
@@ -620,7 +711,10 @@ static void describe(const rfx_option *opts, FILE *out, int indent, int depth)
 			fprintf(out, "%*svalues: %s\n", indent + 4, "", b.data ? b.data : "");
 			rfx_buf_free(&b);
 		}
-		if (o->type == RFX_OPT_SECTION && depth < SECTION_DEPTH_MAX)
+		if (o->type == RFX_OPT_SECTION_LIST)
+			fprintf(out, "%*seach entry:\n", indent + 4, "");
+		if ((o->type == RFX_OPT_SECTION || o->type == RFX_OPT_SECTION_LIST) &&
+		    depth < SECTION_DEPTH_MAX)
 			describe(o->sub, out, indent + 4, depth + 1);
 	}
 }
@@ -667,7 +761,7 @@ static int check(const rfx_option *opts, const char *prefix, char *err, size_t e
 				return -1;
 			}
 		}
-		if (o->type < RFX_OPT_STRING || o->type > RFX_OPT_SECTION) {
+		if (o->type < RFX_OPT_STRING || o->type > RFX_OPT_SECTION_LIST) {
 			snprintf(err, errlen, "option '%s%s%s': unknown type %d", prefix, sep, o->name,
 				 (int)o->type);
 			return -1;
@@ -690,7 +784,26 @@ static int check(const rfx_option *opts, const char *prefix, char *err, size_t e
 				return -1;
 			}
 		}
-		if (o->type == RFX_OPT_SECTION) {
+		if (o->type == RFX_OPT_SECTION_LIST) {
+			size_t esz = o->sub ? elem_size(o->sub) : 0;
+			if (!esz) {
+				snprintf(err, errlen,
+					 "option '%s%s%s': a list of sections needs sub-options "
+					 "ending with RFX_OPTION_END_SIZE(element type)",
+					 prefix, sep, o->name);
+				return -1;
+			}
+			for (const rfx_option *e = o->sub; e->name; e++) {
+				if (e->offset >= esz) {
+					snprintf(err, errlen,
+						 "option '%s%s%s.%s': offset %zu outside the %zu-byte "
+						 "element",
+						 prefix, sep, o->name, e->name, e->offset, esz);
+					return -1;
+				}
+			}
+		}
+		if (o->type == RFX_OPT_SECTION || o->type == RFX_OPT_SECTION_LIST) {
 			if (!o->sub) {
 				snprintf(err, errlen, "option '%s%s%s': section without sub-options",
 					 prefix, sep, o->name);

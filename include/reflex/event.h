@@ -68,7 +68,8 @@ struct rfx_label {
 };
 
 typedef struct rfx_event {
-	char id[RFX_EVENT_ID_LEN + 1]; /* assigned by the core on emit */
+	char id[RFX_EVENT_ID_LEN + 1]; /* assigned by the core on emit, unless
+	                                  preset to a valid ULID (ABI 1.2) */
 	int64_t occurred_ns;           /* unix time in ns; 0 = unknown */
 	int64_t received_ns;           /* set by the core on emit */
 	char *str[RFX_F__COUNT];       /* indexed by enum rfx_field; may be NULL */

@@ -47,7 +47,8 @@ extern "C" {
 #endif
 
 #define RFX_ABI_MAJOR 1
-#define RFX_ABI_MINOR 1 /* 1.1: rfx_http_response.www_authenticate */
+#define RFX_ABI_MINOR 2 /* 1.1: rfx_http_response.www_authenticate;
+                          1.2: RFX_OPT_SECTION_LIST, preset event ids */
 
 #define RFX_PLUGIN_ENTRY_SYMBOL "rfx_plugin_entry"
 
@@ -102,6 +103,9 @@ typedef enum rfx_opt_type {
 	RFX_OPT_MAP,        /* struct rfx_strmap, a mapping of scalars */
 	RFX_OPT_SECTION,    /* nested mapping validated against `sub`; the
 	                       nested struct lives at `offset` */
+	RFX_OPT_SECTION_LIST, /* ABI 1.2: struct rfx_seclist, a sequence of
+	                         mappings, each validated against `sub`, which
+	                         ends with RFX_OPTION_END_SIZE(element type) */
 } rfx_opt_type;
 
 #define RFX_OPT_REQUIRED (1u << 0)
@@ -119,6 +123,13 @@ struct rfx_strmap {
 	char **values;
 };
 
+/* RFX_OPT_SECTION_LIST: n elements of the element struct, one after the
+ * other (cast v to the element type). The core allocates and frees it. */
+struct rfx_seclist {
+	size_t n;
+	void *v;
+};
+
 typedef struct rfx_option {
 	const char *name;
 	rfx_opt_type type;
@@ -133,6 +144,9 @@ typedef struct rfx_option {
 
 /* An option table ends with an entry whose name is NULL. */
 #define RFX_OPTION_END { NULL, 0, NULL, 0, 0, 0, NULL, NULL, 0, NULL }
+/* Ends the `sub` table of an RFX_OPT_SECTION_LIST: the terminator's offset
+ * carries the size of one element. */
+#define RFX_OPTION_END_SIZE(type) { NULL, 0, NULL, 0, 0, 0, NULL, NULL, sizeof(type), NULL }
 
 /* ---- HTTP routes -------------------------------------------------------- */
 
@@ -186,7 +200,11 @@ typedef struct rfx_host {
 	/* Hands n events to the pipeline; they belong to the core afterwards,
 	 * whatever the result. emit assigns each event its id, source and
 	 * receipt time before queueing it: hold a reference (event_ref) across
-	 * the call to read ev->id afterwards. With `ack` non-NULL the ack is
+	 * the call to read ev->id afterwards. ABI 1.2: an id the plugin preset
+	 * to a valid ULID (26 Crockford base32 characters, first 0-7) is kept,
+	 * and the store ignores an event whose id it already holds: a source
+	 * that may deliver the same thing twice derives the id from its own
+	 * identity and is stored exactly once. With `ack` non-NULL the ack is
 	 * signalled once every event is durable (or failed). Returns 0,
 	 * RFX_EFULL when the ingress queue stayed full for the configured block
 	 * time (nothing of this call was queued), or RFX_ESTOPPED. */

@@ -78,7 +78,7 @@ eq "--list-plugins" 0 "$rc"
 for p in "input      webhook" "input      syslog" "output     file" "output     stdout" "store      sqlite"; do
 	contains "--list-plugins lists $p" "$p" "$out"
 done
-out=$("$REFLEXD" --version); contains "--version" "plugin ABI 1.1" "$out"
+out=$("$REFLEXD" --version); contains "--version" "plugin ABI 1.2" "$out"
 out=$("$REFLEXD" --help); contains "--help" "--check-config FILE" "$out"
 "$REFLEXD" --bogus >/dev/null 2>&1; rc=$?
 eq "unknown flag is a usage error (64)" 64 "$rc"

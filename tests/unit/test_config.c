@@ -120,15 +120,21 @@ static const char *const extra_keys[] = { "name", "plugin", "match", NULL };
 
 /* Parses text as t.yaml and applies test_opts with context "out". Returns the
  * number of schema errors; the diag holds parse and schema errors. */
-static int apply_text(const char *text, struct test_cfg *cfg, rfx_diag *d)
+static int apply_opts(const rfx_option *opts, const char *file, const char *text, void *cfg,
+		      size_t cfg_size, rfx_diag *d)
 {
 	rfx_diag_init(d);
-	memset(cfg, 0, sizeof(*cfg));
-	rfx_doc *doc = rfx_doc_parse("t.yaml", text, d);
+	memset(cfg, 0, cfg_size);
+	rfx_doc *doc = rfx_doc_parse(file, text, d);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
-	int n = rfx_schema_apply(test_opts, rfx_doc_root(doc), cfg, "out", extra_keys, d);
+	int n = rfx_schema_apply(opts, rfx_doc_root(doc), cfg, "out", extra_keys, d);
 	rfx_doc_free(doc);
 	return n;
+}
+
+static int apply_text(const char *text, struct test_cfg *cfg, rfx_diag *d)
+{
+	return apply_opts(test_opts, "t.yaml", text, cfg, sizeof(*cfg), d);
 }
 
 static void assert_one_error(const char *text, const char *want)
@@ -929,6 +935,152 @@ static void test_schema_describe_hides_secret_defaults(void)
 	free(text);
 }
 
+/* ---- lists of sections (RFX_OPT_SECTION_LIST, ABI 1.2) ------------------ */
+
+struct route {
+	char *name;
+	int64_t weight;
+	bool on;
+	struct rfx_strlist tags;
+};
+
+struct routes_cfg {
+	int64_t before; /* so the list does not sit at offset 0 */
+	struct rfx_seclist routes;
+};
+
+static const rfx_option route_opts[] = {
+	{ "name", RFX_OPT_STRING, NULL, RFX_OPT_REQUIRED, 0, 0, NULL, "route name",
+	  offsetof(struct route, name), NULL },
+	{ "weight", RFX_OPT_INT, "1", RFX_OPT_RANGE, 0, 10, NULL, "weight",
+	  offsetof(struct route, weight), NULL },
+	{ "on", RFX_OPT_BOOL, "true", 0, 0, 0, NULL, "enabled", offsetof(struct route, on), NULL },
+	{ "tags", RFX_OPT_LIST, NULL, 0, 0, 0, NULL, "tags", offsetof(struct route, tags), NULL },
+	RFX_OPTION_END_SIZE(struct route),
+};
+
+static const rfx_option routes_opts[] = {
+	{ "before", RFX_OPT_INT, "7", 0, 0, 0, NULL, "padding", offsetof(struct routes_cfg, before),
+	  NULL },
+	{ "routes", RFX_OPT_SECTION_LIST, NULL, 0, 0, 0, NULL, "routes",
+	  offsetof(struct routes_cfg, routes), route_opts },
+	RFX_OPTION_END,
+};
+
+static int apply_routes(const char *text, struct routes_cfg *cfg, rfx_diag *d)
+{
+	return apply_opts(routes_opts, "r.yaml", text, cfg, sizeof(*cfg), d);
+}
+
+static void test_schema_section_list_fills_elements_with_their_defaults(void)
+{
+	struct routes_cfg cfg;
+	rfx_diag d;
+	char err[256];
+
+	CU_ASSERT_EQUAL(rfx_schema_check(routes_opts, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(apply_routes("routes:\n"
+				     "  - name: a\n"
+				     "  - name: b\n"
+				     "    weight: 5\n"
+				     "    on: false\n"
+				     "    tags: [x, y]\n",
+				     &cfg, &d),
+			0);
+	CU_ASSERT_EQUAL(d.n, 0);
+	CU_ASSERT_EQUAL(cfg.before, 7);
+	CU_ASSERT_EQUAL_FATAL(cfg.routes.n, 2);
+	struct route *r = cfg.routes.v;
+	CU_ASSERT_STRING_EQUAL(r[0].name, "a");
+	CU_ASSERT_EQUAL(r[0].weight, 1);
+	CU_ASSERT_TRUE(r[0].on);
+	CU_ASSERT_EQUAL(r[0].tags.n, 0);
+	CU_ASSERT_STRING_EQUAL(r[1].name, "b");
+	CU_ASSERT_EQUAL(r[1].weight, 5);
+	CU_ASSERT_FALSE(r[1].on);
+	CU_ASSERT_EQUAL_FATAL(r[1].tags.n, 2);
+	CU_ASSERT_STRING_EQUAL(r[1].tags.v[1], "y");
+	rfx_schema_free(routes_opts, &cfg);
+	CU_ASSERT_EQUAL(cfg.routes.n, 0);
+	CU_ASSERT_PTR_NULL(cfg.routes.v);
+	rfx_diag_free(&d);
+
+	/* An absent or empty list is empty. */
+	CU_ASSERT_EQUAL(apply_routes("routes:\n", &cfg, &d), 0);
+	CU_ASSERT_EQUAL(cfg.routes.n, 0);
+	rfx_schema_free(routes_opts, &cfg);
+	rfx_diag_free(&d);
+}
+
+static void test_schema_section_list_errors_name_the_element(void)
+{
+	struct routes_cfg cfg;
+	rfx_diag d;
+
+	CU_ASSERT_EQUAL(apply_routes("routes:\n"
+				     "  - name: a\n"
+				     "  - weight: 11\n"
+				     "    nmae: b\n"
+				     "  - just a string\n",
+				     &cfg, &d),
+			4);
+	CU_ASSERT_EQUAL_FATAL(d.n, 4);
+	CU_ASSERT_STRING_EQUAL(d.msgs[0], "r.yaml:3:13: out.routes[1]: 'weight': 11 is out of "
+					  "range 0..10");
+	CU_ASSERT_STRING_EQUAL(d.msgs[1], "r.yaml:4:5: out.routes[1]: unknown key 'nmae'; did you "
+					  "mean 'name'?");
+	CU_ASSERT_STRING_EQUAL(d.msgs[2], "r.yaml:3:5: out.routes[1]: missing required key 'name'");
+	CU_ASSERT_STRING_EQUAL(d.msgs[3], "r.yaml:5:5: out.routes[2]: expected a mapping, got a "
+					  "scalar");
+	/* Nothing of an invalid list is kept (and nothing leaks). */
+	CU_ASSERT_EQUAL(cfg.routes.n, 0);
+	rfx_schema_free(routes_opts, &cfg);
+	rfx_diag_free(&d);
+
+	CU_ASSERT_EQUAL(apply_routes("routes: {name: a}\n", &cfg, &d), 1);
+	CU_ASSERT_EQUAL_FATAL(d.n, 1);
+	CU_ASSERT_STRING_EQUAL(d.msgs[0], "r.yaml:1:9: out: 'routes': expected a list of "
+					  "mappings, got a mapping");
+	rfx_schema_free(routes_opts, &cfg);
+	rfx_diag_free(&d);
+}
+
+static void test_schema_section_list_check_and_describe(void)
+{
+	static const rfx_option no_size[] = {
+		{ "name", RFX_OPT_STRING, NULL, 0, 0, 0, NULL, "", 0, NULL },
+		RFX_OPTION_END,
+	};
+	static const rfx_option too_small_sub[] = {
+		{ "weight", RFX_OPT_INT, NULL, 0, 0, 0, NULL, "", 8, NULL },
+		RFX_OPTION_END_SIZE(int64_t),
+	};
+	const rfx_option missing_size[] = {
+		{ "l", RFX_OPT_SECTION_LIST, NULL, 0, 0, 0, NULL, "", 0, no_size },
+		RFX_OPTION_END,
+	};
+	const rfx_option outside[] = {
+		{ "l", RFX_OPT_SECTION_LIST, NULL, 0, 0, 0, NULL, "", 0, too_small_sub },
+		RFX_OPTION_END,
+	};
+	char err[256];
+
+	CU_ASSERT_EQUAL(rfx_schema_check(missing_size, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "RFX_OPTION_END_SIZE"));
+	CU_ASSERT_EQUAL(rfx_schema_check(outside, err, sizeof(err)), -1);
+	CU_ASSERT_STRING_EQUAL(err, "option 'l.weight': offset 8 outside the 8-byte element");
+
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	rfx_schema_describe(routes_opts, f, 0);
+	fclose(f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "routes (list of sections)\n    routes\n    each entry:\n"
+					    "    name (string, required)\n"));
+	free(text);
+}
+
 int main(void)
 {
 	static const struct {
@@ -969,6 +1121,9 @@ int main(void)
 		T(test_suggest_picks_closest_within_distance),
 		T(test_schema_check_refuses_broken_tables),
 		T(test_schema_describe_hides_secret_defaults),
+		T(test_schema_section_list_fills_elements_with_their_defaults),
+		T(test_schema_section_list_errors_name_the_element),
+		T(test_schema_section_list_check_and_describe),
 #undef T
 	};
 

@@ -147,6 +147,38 @@ static void test_pipeline_acks_only_after_the_store_committed(void)
 	rfx_instance_free(inst);
 }
 
+static void test_pipeline_keeps_a_valid_preset_id_and_replaces_a_bad_one(void)
+{
+	rfx_expr *m;
+	reset();
+	rfx_instance *inst = rfx_instance_new(RFX_KIND_INPUT, "test", "in", "/tmp");
+	struct rfx_pipeline *p = make(100, RFX_FULL_BLOCK, 100, NULL, &m);
+	rfx_ack *ack = rfx_ack_new();
+	rfx_event *evs[3] = {ev_of("a", 3), ev_of("b", 3), ev_of("c", 3)};
+	strcpy(evs[0]->id, "01JDQ7ZKXG5M3N8P9R2S4T6V7W");  /* a ULID: kept */
+	strcpy(evs[1]->id, "01jdq7zkxg5m3n8p9r2s4t6v7w");  /* lower case: not canonical */
+	strcpy(evs[2]->id, "81JDQ7ZKXG5M3N8P9R2S4T6V7W");  /* more than 128 bits */
+	rfx_event *keep[3];
+	for (int i = 0; i < 3; i++)
+		keep[i] = rfx_event_ref(evs[i]);
+	CU_ASSERT_EQUAL(rfx_pipeline_emit(p, inst, evs, 3, ack), 0);
+	CU_ASSERT_EQUAL(rfx_ack_wait(ack, 5000), 0);
+	CU_ASSERT_STRING_EQUAL(keep[0]->id, "01JDQ7ZKXG5M3N8P9R2S4T6V7W");
+	for (int i = 1; i < 3; i++) {
+		CU_ASSERT_TRUE(rfx_event_id_valid(keep[i]->id));
+		CU_ASSERT_STRING_NOT_EQUAL(keep[i]->id + 1, "1JDQ7ZKXG5M3N8P9R2S4T6V7W");
+	}
+	CU_ASSERT_FALSE(rfx_event_id_valid("01JDQ7ZKXG5M3N8P9R2S4T6V7")); /* 25 chars */
+	CU_ASSERT_FALSE(rfx_event_id_valid("01JDQ7ZKXG5M3N8P9R2S4T6V7WX"));
+	CU_ASSERT_FALSE(rfx_event_id_valid("01JDQ7ZKXG5M3N8P9R2S4T6V7U")); /* U is not Crockford */
+	CU_ASSERT_FALSE(rfx_event_id_valid(""));
+	for (int i = 0; i < 3; i++)
+		rfx_event_unref(keep[i]);
+	rfx_ack_free(ack);
+	rfx_pipeline_free(p);
+	rfx_instance_free(inst);
+}
+
 static void test_pipeline_failing_store_fails_the_ack(void)
 {
 	rfx_expr *m;
@@ -276,6 +308,7 @@ int main(void)
 {
 	static const struct rfx_test tests[] = {
 		RFX_TEST(test_pipeline_acks_only_after_the_store_committed),
+		RFX_TEST(test_pipeline_keeps_a_valid_preset_id_and_replaces_a_bad_one),
 		RFX_TEST(test_pipeline_failing_store_fails_the_ack),
 		RFX_TEST(test_pipeline_store_retry_succeeds),
 		RFX_TEST(test_pipeline_block_policy_refuses_after_timeout),
