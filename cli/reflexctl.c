@@ -1,7 +1,9 @@
 /*
  * cli/reflexctl.c - reflexctl, the command-line client of reflex's REST API.
- * It talks HTTP only (libcurl + json-c) and never links the core, so it can
- * run on any machine that can reach an agent.
+ * It talks HTTP only (libcurl + json-c) and links no core code except the
+ * self-contained template miner (core/templates.c), which 'reflexctl
+ * templates' runs offline, so it can run on any machine that can reach an
+ * agent.
  *
  * Exit codes: 0 success, 1 the API answered with an error, 2 the API could
  * not be reached, 64 usage error.
@@ -10,7 +12,10 @@
 #include "config.h"
 #endif
 
+#include "../core/templates.h"
+
 #include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -71,6 +76,7 @@ static const char main_help[] =
 	"  events list      list stored events, newest first\n"
 	"  events show ID   show one event with its labels and attributes\n"
 	"  health           check that the agent is up\n"
+	"  templates FILE   mine log templates from FILE ('-': stdin), offline\n"
 	"\n"
 	"Options:\n"
 	"  --url URL          API base URL (env REFLEX_URL, default " DEFAULT_URL ")\n"
@@ -103,6 +109,24 @@ static const char health_help[] =
 	"Usage: reflexctl health\n"
 	"\n"
 	"Prints the agent's health; exits 1 if it is not ok.\n";
+
+static const char templates_help[] =
+	"Usage: reflexctl templates [OPTIONS] FILE|-\n"
+	"\n"
+	"Mines log templates from FILE (or stdin for '-'), one message per line,\n"
+	"without a server. Prints, for every input line in order,\n"
+	"<template id><TAB><template> with the template as it is after the whole\n"
+	"input was read (id 0 is the overflow template).\n"
+	"\n"
+	"Options:\n"
+	"  --sim-threshold X  share of equal tokens to join a template (0-1, default 0.7)\n"
+	"  --mask REGEX       PCRE2 pattern whose matches become <*> (repeatable, max 32)\n"
+	"  --strip-header     drop a leading timestamp/level/host/program header first\n"
+	"  --max-templates N  at most N templates (default 10000); then overflow\n"
+	"  --stream           print each line at once, with its template as it was then\n"
+	"                     (for endless input; ids are the same, texts may be narrower)\n"
+	"  --json             print one JSON summary of the templates instead:\n"
+	"                     {\"lines\": N, \"templates\": [{id, hash, count, template}]}\n";
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 {
@@ -550,6 +574,145 @@ static int cmd_health(const struct opts *o, int argc, char **argv)
 	return ret;
 }
 
+#define TEMPLATES_LINES_MAX (256u << 20) /* ids kept for the final pass, 4 bytes each */
+
+static int add_template_json(const rfx_tmpl_info *t, void *arg)
+{
+	json_object *o = json_object_new_object();
+	char hash[17];
+
+	if (!o)
+		return -1;
+	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)t->hash);
+	json_object_object_add(o, "id", json_object_new_int64(t->id == RFX_TMPL_OVERFLOW_ID ? 0 : t->id));
+	json_object_object_add(o, "hash", json_object_new_string(hash));
+	json_object_object_add(o, "count", json_object_new_int64((int64_t)t->count));
+	json_object_object_add(o, "template", json_object_new_string(t->template));
+	return json_object_array_add(arg, o) == 0 ? 0 : -1;
+}
+
+/* Offline: never touches the network. */
+static int cmd_templates(int argc, char **argv)
+{
+	enum { O_SIM = 256, O_MASK, O_STRIP, O_MAXT, O_STREAM, O_JSON };
+	static const struct option lopts[] = {
+		{ "sim-threshold", required_argument, NULL, O_SIM }, { "mask", required_argument, NULL, O_MASK },
+		{ "strip-header", no_argument, NULL, O_STRIP },     { "max-templates", required_argument, NULL, O_MAXT },
+		{ "stream", no_argument, NULL, O_STREAM },           { "json", no_argument, NULL, O_JSON },
+		{ "help", no_argument, NULL, 'h' },                  { NULL, 0, NULL, 0 },
+	};
+	bool strip = false, stream = false, json = false;
+	rfx_tmpl_opts to;
+	rfx_tmpl_miner *m = NULL;
+	rfx_tmpl_match mt;
+	rfx_tmpl_info ti;
+	uint32_t *ids = NULL;
+	size_t n = 0, cap = 0, linecap = 0;
+	char *line = NULL, *end, err[512];
+	json_object *doc = NULL, *arr = NULL;
+	FILE *in = NULL;
+	ssize_t len;
+	int opt, ret = EX_API;
+
+	rfx_tmpl_opts_init(&to);
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+h", lopts, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(templates_help, stdout);
+			return EX_OK;
+		} else if (opt == O_SIM) {
+			to.sim_threshold = strtod(optarg, &end);
+			if (*end || end == optarg || !(to.sim_threshold >= 0 && to.sim_threshold <= 1))
+				usage_error("templates", "--sim-threshold must be a number from 0 to 1");
+		} else if (opt == O_MASK) {
+			if (to.n_masks >= RFX_TMPL_MASKS_MAX)
+				usage_error("templates", "at most %d --mask options", RFX_TMPL_MASKS_MAX);
+			to.masks[to.n_masks++] = optarg;
+		} else if (opt == O_STRIP) {
+			strip = true;
+		} else if (opt == O_MAXT) {
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || v < 1 || v > 10000000)
+				usage_error("templates", "--max-templates must be 1 to 10000000");
+			to.max_templates = (uint32_t)v;
+		} else if (opt == O_STREAM) {
+			stream = true;
+		} else if (opt == O_JSON) {
+			json = true;
+		} else {
+			usage_error("templates", "unknown option or missing value: '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		usage_error("templates", "give exactly one FILE, or '-' for stdin");
+	if (stream && json)
+		usage_error("templates", "--stream and --json exclude each other");
+	if (!(m = rfx_tmpl_miner_new(&to, err, sizeof(err)))) {
+		fprintf(stderr, "reflexctl: %s\n", err);
+		return EX_USAGE;
+	}
+	in = strcmp(argv[optind], "-") == 0 ? stdin : fopen(argv[optind], "r");
+	if (!in) {
+		fprintf(stderr, "reflexctl: cannot open %s: %s\n", argv[optind], strerror(errno));
+		goto out;
+	}
+	while ((len = getline(&line, &linecap, in)) >= 0) {
+		size_t h = strip ? rfx_tmpl_header_len(line, (size_t)len) : 0;
+
+		if (rfx_tmpl_add(m, line + h, (size_t)len - h, &mt) != 0) {
+			fprintf(stderr, "reflexctl: out of memory at line %zu\n", n + 1);
+			goto out;
+		}
+		if (stream) {
+			printf("%u\t%s\n", mt.id == RFX_TMPL_OVERFLOW_ID ? 0 : mt.id, mt.template);
+		} else if (!json) {
+			if (n == cap) {
+				uint32_t *v;
+
+				cap = cap ? cap * 2 : 4096;
+				if (cap > TEMPLATES_LINES_MAX || !(v = realloc(ids, cap * sizeof(*ids)))) {
+					fprintf(stderr, "reflexctl: more than %u lines; use --stream or --json\n",
+						TEMPLATES_LINES_MAX);
+					goto out;
+				}
+				ids = v;
+			}
+			ids[n] = mt.id;
+		}
+		n++;
+	}
+	if (ferror(in)) {
+		fprintf(stderr, "reflexctl: reading %s: %s\n", argv[optind], strerror(errno));
+		goto out;
+	}
+	if (json) {
+		if (!(doc = json_object_new_object()) || !(arr = json_object_new_array()))
+			goto out;
+		json_object_object_add(doc, "lines", json_object_new_int64((int64_t)n));
+		json_object_object_add(doc, "templates", arr);
+		if (rfx_tmpl_foreach(m, add_template_json, arr) != 0)
+			goto out;
+		print_json(doc);
+	} else if (!stream) {
+		for (size_t i = 0; i < n; i++) {
+			if (rfx_tmpl_get(m, ids[i], &ti) != 0)
+				goto out;
+			printf("%u\t%s\n", ti.id == RFX_TMPL_OVERFLOW_ID ? 0 : ti.id, ti.template);
+		}
+	}
+	ret = fflush(stdout) == 0 ? EX_OK : EX_API;
+out:
+	if (in && in != stdin)
+		fclose(in);
+	json_object_put(doc);
+	free(line);
+	free(ids);
+	rfx_tmpl_miner_free(m);
+	return ret;
+}
+
 /* Sets what every request shares; EX_OK or EX_API. */
 static int client_init(struct opts *o)
 {
@@ -627,6 +790,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "help") == 0) {
 		fputs(main_help, stdout);
 		return EX_OK;
+	} else if (strcmp(cmd, "templates") == 0) {
+		return cmd_templates(argc, argv);
 	} else if (strcmp(cmd, "events") == 0 && is_help(argc, argv)) {
 		fputs(events_help, stdout);
 		return EX_OK;

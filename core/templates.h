@@ -11,7 +11,10 @@
  * path: no allocation, one hash lookup). A new shape is compared with the
  * templates of the same token count and first token, Drain style; if the
  * best one shares at least sim_threshold of its positions it is widened
- * (differing positions become <*>), else a new template starts.
+ * (differing positions become <*>); else a template of the same first
+ * token and another length may take it as a variant (common subsequence,
+ * extra tokens only variables or an optional "(...)"); else a new template
+ * starts.
  *
  * Use: rfx_tmpl_opts_init(&o); adjust o; m = rfx_tmpl_miner_new(&o, err,
  * sizeof(err)); rfx_tmpl_add(m, line, len, &match) per message;
@@ -40,7 +43,7 @@
 #define RFX_TMPL_MASKS_MAX 32
 
 typedef struct rfx_tmpl_opts {
-	double sim_threshold;    /* share of equal positions to join a template; default 0.5 */
+	double sim_threshold;    /* share of equal positions to join a template; default 0.7 */
 	uint32_t max_templates;  /* default 10000; then RFX_TMPL_OVERFLOW_ID */
 	uint32_t max_tokens;     /* tokens per line, default 128; the rest is one last token */
 	uint32_t max_line;       /* bytes of a line considered, default 4096; the rest is ignored */

@@ -39,6 +39,14 @@ struct fz_cfg {
 	struct rfx_strmap headers;
 	char *token;
 	struct fz_retry retry;
+	struct rfx_seclist routes;
+};
+
+struct fz_route {
+	char *name;
+	int64_t weight;
+	struct rfx_strlist tags;
+	struct fz_retry retry;
 };
 
 static const char *const fz_formats[] = { "json", "text", "logfmt", NULL };
@@ -49,6 +57,17 @@ static const rfx_option fz_retry_opts[] = {
 	{ "backoff", RFX_OPT_DURATION, "1s", RFX_OPT_RANGE, 1, 3600000, NULL, "pause",
 	  offsetof(struct fz_retry, backoff_ms), NULL },
 	RFX_OPTION_END,
+};
+
+static const rfx_option fz_route_opts[] = {
+	{ "name", RFX_OPT_STRING, NULL, RFX_OPT_REQUIRED, 0, 0, NULL, "name",
+	  offsetof(struct fz_route, name), NULL },
+	{ "weight", RFX_OPT_INT, "1", RFX_OPT_RANGE, 0, 10, NULL, "weight",
+	  offsetof(struct fz_route, weight), NULL },
+	{ "tags", RFX_OPT_LIST, "[a]", 0, 0, 0, NULL, "tags", offsetof(struct fz_route, tags), NULL },
+	{ "retry", RFX_OPT_SECTION, NULL, 0, 0, 0, NULL, "retries",
+	  offsetof(struct fz_route, retry), fz_retry_opts },
+	RFX_OPTION_END_SIZE(struct fz_route),
 };
 
 static const rfx_option fz_opts[] = {
@@ -74,6 +93,8 @@ static const rfx_option fz_opts[] = {
 	  offsetof(struct fz_cfg, token), NULL },
 	{ "retry", RFX_OPT_SECTION, NULL, 0, 0, 0, NULL, "retries",
 	  offsetof(struct fz_cfg, retry), fz_retry_opts },
+	{ "routes", RFX_OPT_SECTION_LIST, NULL, 0, 0, 0, NULL, "routes",
+	  offsetof(struct fz_cfg, routes), fz_route_opts },
 	RFX_OPTION_END,
 };
 

@@ -244,10 +244,13 @@ bad_body "no event_id" 'del(.event_id)' '"message":"event_id: missing'
 bad_body "event_id not digits" '.event_id = "12a"' '"message":"event_id: expected'
 bad_body "no event_name" 'del(.event_name)' '"message":"event_name: missing'
 bad_body "event_severity 9" '.event_severity = 9' '"message":"event_severity: expected a Zabbix severity 0-5, got 9'
+bad_body "event_severity \"9\" as a string (found by fuzz_webhook)" '.event_severity = "9"' \
+	"\"message\":\"event_severity: expected a Zabbix severity 0-5, got '9'"
 bad_body "event_date in another format" '.event_date = "28.11.2026" | .event_time = "03:22:45"' \
 	'"message":"event_date: expected a Zabbix date YYYY.MM.DD'
 bad_body "event_date without event_time" '.event_date = "2026.11.28"' '"message":"event_time: missing'
 bad_body "a 31st of November" '.event_date = "2026.11.31" | .event_time = "03:22:45"' '"message":"event_date:'
+bad_body "a date past 2261 (nanoseconds overflow; found by fuzz_webhook)" '.event_date = "2688.11.28" | .event_time = "03:22:45"' '"message":"event_date: '\''2688.11.28'\'' is past the year 2261'
 bad_body "event_time 25:00:00" '.event_date = "2026.11.28" | .event_time = "25:00:00"' '"message":"event_time:'
 bad_body "event_tags as a string" '.event_tags = "[]"' '"message":"event_tags: expected an array'
 bad_body "a tag without a name" '.event_tags = [{"tag":"a","value":"b"},{"value":"c"}]' '"message":"event_tags[1].tag:'

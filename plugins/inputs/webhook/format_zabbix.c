@@ -142,8 +142,9 @@ static int zbx_uint(struct zbx_ctx *c, const char *key, uint64_t max, const char
 		for (size_t i = 0; i < len; i++) {
 			unsigned d = (unsigned)(s[i] - '0');
 
-			/* n * 10 + d <= max, without overflowing */
-			if (d > 9 || n > (max - d) / 10)
+			/* n * 10 + d <= max, without overflowing (nor wrapping
+			 * max - d when a digit alone exceeds max) */
+			if (d > 9 || d > max || n > (max - d) / 10)
 				return zbx_invalid(c, "%s: expected %s, got '%.64s'", key, expect,
 						   s);
 			n = n * 10 + d;
@@ -245,6 +246,9 @@ static int zbx_when(struct zbx_ctx *c, const char *date_key, const char *time_ke
 	h = zbx_num(t, 2);
 	mi = zbx_num(t + 3, 2);
 	s = zbx_num(t + 6, 2);
+	/* Nanoseconds since 1970 in 64 bits end in April 2262. */
+	if (y > 2261)
+		return zbx_invalid(c, "%s: '%s' is past the year 2261", date_key, d);
 	if (y < 1970 || mo < 1 || mo > 12 || day < 1 || day > mdays[mo - 1] ||
 	    (mo == 2 && day == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
 		return zbx_invalid(c, "%s: '%s' is not a date", date_key, d);

@@ -48,12 +48,9 @@ struct sbuf {
 	size_t len, cap;
 };
 
-/* One pooled connection. `pg` is NULL while disconnected; next_try_ms is
- * the monotonic time before which no reconnect is tried. */
+/* One pooled connection; `pg` is NULL while disconnected. */
 struct conn {
 	PGconn *pg;
-	int64_t next_try_ms;
-	int64_t backoff_ms;
 };
 
 struct pg_config {
@@ -86,10 +83,15 @@ struct store {
 	struct conn conns[POOL_MAX];
 	struct conn *free_conns[POOL_MAX];
 	int nconns, nfree;
+	/* Reconnect backoff, store-wide so that a down server costs one
+	 * connection attempt per backoff step, not one per pooled connection.
+	 * Guarded by pool_lock. */
+	int64_t next_try_ms, backoff_ms;
 
-	/* Used only by the store thread inside put_events (one caller at a
-	 * time, see plugin.h), so it needs no lock. */
-	struct sbuf copybuf, jbuf;
+	/* write_lock serializes batch writes (the store thread and the spool
+	 * drainer) and guards the buffers they reuse. */
+	pthread_mutex_t write_lock;
+	struct sbuf copybuf, jbuf, scratch[8];
 
 	struct spool *spool; /* NULL when the spool is off */
 	rfx_timer *retention_timer;
@@ -118,8 +120,17 @@ PG_HIDDEN int64_t pg_mono_ms(void);
 
 PG_HIDDEN extern const rfx_store_ops pg_store_ops;
 /* Writes n events in one transaction, bypassing the spool. 0, RFX_EIO
- * (server unreachable or statement failed), RFX_ENOMEM, RFX_EINVAL. */
-PG_HIDDEN int pg_write_events(struct store *s, rfx_event *const *events, size_t n);
+ * (statement failed; *down says whether because the server could not be
+ * reached), RFX_ENOMEM, RFX_EINVAL. */
+PG_HIDDEN int pg_write_events(struct store *s, rfx_event *const *events, size_t n,
+			      bool *down);
+/* Writes the batch as COPY text rows of the staging table into b (emptied
+ * first). Write lock held. 0 or RFX_ENOMEM. */
+PG_HIDDEN int pg_copy_build(struct store *s, struct sbuf *b, rfx_event *const *events,
+			    size_t n);
+/* One transaction: COPY text into the staging table, then into the event
+ * tables. 0 or RFX_EIO (logged unless the connection was lost). */
+PG_HIDDEN int pg_copy_write(struct store *s, struct conn *c, const char *text, size_t len);
 /* Deletes up to `batch` events older than the retention age; returns the
  * number deleted or a negative code. */
 PG_HIDDEN int64_t pg_retention_pass(struct store *s);
