@@ -5,13 +5,18 @@
 # stdin, --json and usage checks. Needs no server.
 . "$(dirname "$0")/lib.sh"
 
-DATA=${REFLEX_LOGHUB:-}
-for d in "$DATA" /work/shared/data/loghub "$SRCDIR/../shared/data/loghub"; do
-	[ -n "$d" ] && [ -f "$d/HDFS/HDFS_2k.log" ] && DATA=$d && break
-done
+# The samples shipped in tests/data/loghub: the raw logs and the ground
+# truth's EventId per line (see its README).
+DATA=${REFLEX_LOGHUB:-$SRCDIR/tests/data/loghub}
+[ -f "$DATA/HDFS/HDFS_2k.log" ] || DATA=
 
-# EventId of each line of a LogHub structured csv (RFC 4180 quoting).
+# EventId of each line: the shipped .eventids, or the column of a full
+# LogHub structured csv (RFC 4180 quoting).
 event_ids() {
+	if [ -f "${1%.log_structured_corrected.csv}.eventids" ]; then
+		cat "${1%.log_structured_corrected.csv}.eventids"
+		return
+	fi
 	awk 'function field(line, want,    i, c, n, q, f) {
 		n = 1; q = 0; f = ""
 		for (i = 1; i <= length(line); i++) {
