@@ -37,8 +37,9 @@
 
 struct http_route {
 	char method[HTTP_MAX_METHOD];
-	char *path;   /* without the trailing "/{}" when has_param */
+	char *path;   /* without the "/{}" (and what follows it) when has_param */
 	bool has_param;
+	char *suffix; /* "retry" of ".../{}/retry"; NULL when "{}" is last */
 	rfx_role min_role;
 	rfx_http_handler fn;
 	void *arg;
@@ -289,21 +290,29 @@ int rfx_http_route(rfx_http *h, const char *method, const char *path, rfx_role m
 		return RFX_EINVAL;
 	}
 	memset(&r, 0, sizeof(r));
+	const char *suffix = NULL, *mid = strstr(path, "/{}/");
 	if (len >= 3 && strcmp(path + len - 3, "/{}") == 0) {
 		r.has_param = true;
 		len -= 3;
+	} else if (mid) {
+		/* one parameter segment followed by one literal segment */
+		r.has_param = true;
+		suffix = mid + 4;
+		len = (size_t)(mid - path);
 	}
 	if (memchr(path, '{', len) || memchr(path, '}', len) || strstr(path, "//") ||
-	    (r.has_param && len == 0)) {
+	    (r.has_param && len == 0) ||
+	    (suffix && (!*suffix || strpbrk(suffix, "{}/")))) {
 		rfx_log(RFX_LOG_ERROR, HTTP_COMPONENT,
-			"%s: route %s %s: only a final \"/{}\" segment may be a parameter", owner,
-			method, path);
+			"%s: route %s %s: a parameter must be the \"/{}\" segment, last or "
+			"followed by one literal segment", owner, method, path);
 		return RFX_EINVAL;
 	}
 	for (size_t i = 0; i < h->nroutes; i++) {
 		const struct http_route *o = &h->routes[i];
 		if (o->has_param == r.has_param && strcmp(o->method, method) == 0 &&
-		    strlen(o->path) == len && strncmp(o->path, path, len) == 0) {
+		    strlen(o->path) == len && strncmp(o->path, path, len) == 0 &&
+		    !o->suffix == !suffix && (!suffix || strcmp(o->suffix, suffix) == 0)) {
 			rfx_log(RFX_LOG_ERROR, HTTP_COMPONENT,
 				"%s: route %s %s is already registered by %s", owner, method, path,
 				o->owner);
@@ -318,6 +327,10 @@ int rfx_http_route(rfx_http *h, const char *method, const char *path, rfx_role m
 	snprintf(r.method, sizeof(r.method), "%s", method);
 	r.path = strndup(path, len);
 	r.owner = strdup(owner);
+	if (suffix && !(r.suffix = strdup(suffix))) {
+		free(r.path);
+		r.path = NULL; /* reported as out of memory below */
+	}
 	r.min_role = min_role;
 	r.fn = fn;
 	r.arg = arg;
@@ -325,6 +338,7 @@ int rfx_http_route(rfx_http *h, const char *method, const char *path, rfx_role m
 	if (!r.path || !r.owner || !grown) {
 		free(r.path);
 		free(r.owner);
+		free(r.suffix);
 		if (grown)
 			h->routes = grown;
 		return RFX_ENOMEM;
@@ -420,6 +434,7 @@ void rfx_http_free(rfx_http *h)
 	for (size_t i = 0; i < h->nroutes; i++) {
 		free(h->routes[i].path);
 		free(h->routes[i].owner);
+		free(h->routes[i].suffix);
 	}
 	free(h->routes);
 	free(h->listen);
@@ -656,7 +671,10 @@ static bool route_matches(const struct http_route *r, const char *path, const ch
 	if (!r->has_param)
 		return strcmp(r->path, path) == 0;
 	if (strncmp(r->path, path, n) != 0 || path[n] != '/' || !path[n + 1] ||
-	    strchr(path + n + 1, '/'))
+	    path[n + 1] == '/')
+		return false;
+	const char *slash = strchr(path + n + 1, '/');
+	if (r->suffix ? !slash || strcmp(slash + 1, r->suffix) != 0 : slash != NULL)
 		return false;
 	*param_at = path + n + 1;
 	return true;
@@ -797,7 +815,7 @@ static enum MHD_Result request_begin(struct rfx_http *h, struct MHD_Connection *
 	req->route = route;
 	req->method = method;
 	req->path = url;
-	if (param && !(req->param = strdup(param))) {
+	if (param && !(req->param = strndup(param, strcspn(param, "/")))) {
 		free(req);
 		return MHD_NO;
 	}

@@ -100,13 +100,48 @@ enum rfx_record_type {
 	RFX_REC_NOTICE = 1u << 3,
 };
 
+/* ABI 1.3: a notification about a group of events, for an output with
+ * `group_by` (Alertmanager's semantics): the group's current state each
+ * time it is due. Everything is borrowed for the handle() call. */
+typedef struct rfx_notice {
+	uint32_t size;                 /* sizeof(rfx_notice) of the core */
+	const char *group_key;         /* stable: the output and the group_by values */
+	size_t nlabels;                /* the group_by labels and their values */
+	const char *const *label_keys;
+	const char *const *label_values;
+	rfx_event *const *events;      /* firing ones first, then the resolved */
+	size_t nevents;
+	size_t nfiring;
+	int status;                    /* RFX_STATUS_FIRING while any is firing */
+	uint64_t sequence;             /* 1 for the group's first notice, then 2, 3... */
+} rfx_notice;
+
+/* ABI 1.3: one attempt of a delivery from the outbox, for outputs and ITSM
+ * plugins. The core records a delivery durably before the first attempt
+ * and removes it only once handle() returned RFX_OK. */
+typedef struct rfx_delivery {
+	uint32_t size;          /* sizeof(rfx_delivery) of the core */
+	uint32_t attempt;       /* 1 on the first try */
+	uint64_t id;            /* the outbox entry: the same across retries and
+	                           restarts, so usable as an idempotency key */
+	int64_t created_ns;     /* when it was recorded */
+	/* Out, with RFX_RETRY or RFX_FAIL: */
+	int64_t retry_after_ms; /* the receiver's Retry-After; 0 = core's backoff */
+	char error[256];        /* why, for the log, metrics and dead letters;
+	                           never a secret */
+} rfx_delivery;
+
 /* What handle() receives. Borrowed for the duration of the call. */
 typedef struct rfx_record {
 	enum rfx_record_type type;
 	union {
 		rfx_event *event;
-		void *other; /* incident/action/notice: later ABI minors */
+		rfx_notice *notice; /* RFX_REC_NOTICE (ABI 1.3) */
+		void *other;        /* incident/action: later ABI minors */
 	} u;
+	/* ABI 1.3: set for deliveries to outputs and ITSM plugins; NULL
+	 * elsewhere (and from cores before 1.3: check the host's minor). */
+	rfx_delivery *delivery;
 } rfx_record;
 
 #ifdef __cplusplus

@@ -47,8 +47,9 @@ extern "C" {
 #endif
 
 #define RFX_ABI_MAJOR 1
-#define RFX_ABI_MINOR 2 /* 1.1: rfx_http_response.www_authenticate;
-                          1.2: RFX_OPT_SECTION_LIST, preset event ids */
+#define RFX_ABI_MINOR 3 /* 1.1: rfx_http_response.www_authenticate;
+                          1.2: RFX_OPT_SECTION_LIST, preset event ids;
+                          1.3: rfx_record.delivery, rfx_notice, outbox store ops */
 
 #define RFX_PLUGIN_ENTRY_SYMBOL "rfx_plugin_entry"
 
@@ -284,6 +285,30 @@ typedef struct rfx_event_query {
 	size_t limit;      /* 1..1000 */
 } rfx_event_query;
 
+/* ABI 1.3: one entry of the outbox, a delivery owed to an output. */
+enum rfx_outbox_state {
+	RFX_OUTBOX_PENDING = 0, /* to be attempted at next_ns */
+	RFX_OUTBOX_DEAD = 1,    /* retry budget spent; kept until retried or purged */
+};
+
+typedef struct rfx_outbox_entry {
+	uint64_t id;                              /* assigned by the store */
+	char output[64];                          /* output instance name */
+	char event_id[RFX_EVENT_ID_LEN + 1];      /* the event to deliver */
+	int state;                                /* enum rfx_outbox_state */
+	uint32_t attempts;                        /* attempts made so far */
+	int64_t created_ns;
+	int64_t next_ns;                          /* next attempt (pending) */
+	char last_error[256];
+} rfx_outbox_entry;
+
+typedef struct rfx_outbox_query {
+	const char *output; /* NULL = every output */
+	int state;          /* enum rfx_outbox_state, or -1 for any */
+	uint64_t after_id;  /* entries with a larger id (0 = from the start) */
+	size_t limit;       /* 1..1000 */
+} rfx_outbox_query;
+
 typedef struct rfx_store_ops {
 	uint32_t size; /* sizeof(rfx_store_ops) */
 	/* Writes all n events in one transaction. Returns 0 only once they are
@@ -300,6 +325,22 @@ typedef struct rfx_store_ops {
 	int (*kv_del)(void *state, const char *ns, const char *key);
 	/* Counts, for health and metrics: number of stored events. */
 	int (*count_events)(void *state, uint64_t *n);
+
+	/* ABI 1.3: the outbox. A store without these (size too short, or NULL)
+	 * gets in-memory deliveries only, and the core says so at start. */
+	/* Writes the events and the new outbox entries in one transaction,
+	 * durable on return 0; fills entries[i].id. */
+	int (*put_batch)(void *state, rfx_event *const *events, size_t n,
+			 rfx_outbox_entry *entries, size_t m);
+	/* Saves state, attempts, next_ns and last_error of entry e->id:
+	 * 0 or RFX_ENOENT / RFX_EIO. */
+	int (*outbox_update)(void *state, const rfx_outbox_entry *e);
+	/* Removes delivered entries in one transaction (ids not there are
+	 * ignored): 0 or RFX_EIO. */
+	int (*outbox_delete)(void *state, const uint64_t *ids, size_t n);
+	/* Entries in id order; *out is malloc'd (free() it), *n may be 0. */
+	int (*outbox_list)(void *state, const rfx_outbox_query *q, rfx_outbox_entry **out,
+			   size_t *n);
 } rfx_store_ops;
 
 /* ---- the descriptor ----------------------------------------------------- */

@@ -78,7 +78,8 @@ eq "--list-plugins" 0 "$rc"
 for p in "input      webhook" "input      syslog" "output     file" "output     stdout" "store      sqlite"; do
 	contains "--list-plugins lists $p" "$p" "$out"
 done
-out=$("$REFLEXD" --version); contains "--version" "plugin ABI 1.2" "$out"
+ABI="$(sed -n 's/^#define RFX_ABI_MAJOR \([0-9]*\).*/\1/p' "$SRCDIR/include/reflex/plugin.h").$(sed -n 's/^#define RFX_ABI_MINOR \([0-9]*\).*/\1/p' "$SRCDIR/include/reflex/plugin.h")"
+out=$("$REFLEXD" --version); contains "--version" "plugin ABI $ABI" "$out"
 out=$("$REFLEXD" --help); contains "--help" "--check-config FILE" "$out"
 "$REFLEXD" --bogus >/dev/null 2>&1; rc=$?
 eq "unknown flag is a usage error (64)" 64 "$rc"

@@ -293,6 +293,7 @@ static rfx_http *server_start(const struct rfx_http_token *toks, size_t ntoks)
 	CU_ASSERT_EQUAL(rfx_http_route(h, "GET", "/items/{}", RFX_ROLE_NONE, h_echo, NULL, "test"), 0);
 	CU_ASSERT_EQUAL(rfx_http_route(h, "DELETE", "/items/{}", RFX_ROLE_ADMIN, h_echo, NULL, "test"), 0);
 	CU_ASSERT_EQUAL(rfx_http_route(h, "GET", "/items/special", RFX_ROLE_NONE, h_hello, NULL, "test"), 0);
+	CU_ASSERT_EQUAL(rfx_http_route(h, "POST", "/items/{}/retry", RFX_ROLE_NONE, h_echo, NULL, "test"), 0);
 	CU_ASSERT_EQUAL(rfx_http_route(h, "GET", "/view", RFX_ROLE_VIEWER, h_echo, NULL, "test"), 0);
 	CU_ASSERT_EQUAL(rfx_http_route(h, "POST", "/op", RFX_ROLE_OPERATOR, h_echo, NULL, "test"), 0);
 	CU_ASSERT_EQUAL(rfx_http_route(h, "GET", "/busy", RFX_ROLE_NONE, h_busy, NULL, "test"), 0);
@@ -402,6 +403,20 @@ static void test_http_param_route_passes_decoded_segment(void)
 	r = http_get("/items/a/b");
 	CU_ASSERT_EQUAL(r.status, 404);
 	reply_free(&r);
+	/* ... also when a literal segment follows it */
+	r = http_do("POST", "/items/42/retry", NULL, "", 0, false);
+	CU_ASSERT_EQUAL(r.status, 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "\"param\":\"42\""));
+	reply_free(&r);
+	r = http_do("POST", "/items/42/retry/x", NULL, "", 0, false);
+	CU_ASSERT_EQUAL(r.status, 404);
+	reply_free(&r);
+	r = http_do("POST", "/items//retry", NULL, "", 0, false);
+	CU_ASSERT_EQUAL(r.status, 404);
+	reply_free(&r);
+	r = http_do("POST", "/items/42/other", NULL, "", 0, false);
+	CU_ASSERT_EQUAL(r.status, 404);
+	reply_free(&r);
 	r = http_get("/items/");
 	CU_ASSERT_EQUAL(r.status, 404);
 	reply_free(&r);
@@ -424,7 +439,16 @@ static void test_http_route_rejects_duplicates_and_bad_paths(void)
 	CU_ASSERT_EQUAL(rfx_http_route(h, "POST", "/a", RFX_ROLE_NONE, h_hello, NULL, "two"), 0);
 	CU_ASSERT_EQUAL(rfx_http_route(h, "GET", "/a/{}", RFX_ROLE_NONE, h_hello, NULL, "two"), 0);
 	CU_ASSERT_EQUAL(rfx_http_route(h, "GET", "a", RFX_ROLE_NONE, h_hello, NULL, "x"), RFX_EINVAL);
-	CU_ASSERT_EQUAL(rfx_http_route(h, "GET", "/a/{}/b", RFX_ROLE_NONE, h_hello, NULL, "x"),
+	/* a parameter may be followed by one literal segment, no more */
+	CU_ASSERT_EQUAL(rfx_http_route(h, "GET", "/a/{}/b", RFX_ROLE_NONE, h_hello, NULL, "x"), 0);
+	CU_ASSERT_EQUAL(rfx_http_route(h, "GET", "/a/{}/b", RFX_ROLE_NONE, h_hello, NULL, "y"),
+			RFX_EINVAL);
+	CU_ASSERT_EQUAL(rfx_http_route(h, "GET", "/a/{}/c", RFX_ROLE_NONE, h_hello, NULL, "x"), 0);
+	CU_ASSERT_EQUAL(rfx_http_route(h, "GET", "/a/{}/b/c", RFX_ROLE_NONE, h_hello, NULL, "x"),
+			RFX_EINVAL);
+	CU_ASSERT_EQUAL(rfx_http_route(h, "GET", "/a/{}/{}", RFX_ROLE_NONE, h_hello, NULL, "x"),
+			RFX_EINVAL);
+	CU_ASSERT_EQUAL(rfx_http_route(h, "GET", "/a/{}/", RFX_ROLE_NONE, h_hello, NULL, "x"),
 			RFX_EINVAL);
 	CU_ASSERT_EQUAL(rfx_http_route(h, "GET", "/b{}", RFX_ROLE_NONE, h_hello, NULL, "x"),
 			RFX_EINVAL);

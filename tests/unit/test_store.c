@@ -793,15 +793,18 @@ static int sql_on(const struct fixture *f, const char *sql, char *out)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-static void test_sqlite_records_schema_version_1(void)
+static void test_sqlite_records_every_schema_version(void)
 {
 	struct fixture f;
 	char out[64];
 
 	CU_ASSERT_FATAL(load_sqlite() == 0);
 	CU_ASSERT_FATAL(store_open_fresh(&f, "version") == 0);
-	CU_ASSERT_EQUAL(sql_on(&f, "SELECT version FROM schema_migrations ORDER BY version", out), 0);
-	CU_ASSERT_STRING_EQUAL(out, "1");
+	/* 1: events and kv, 2: the outbox */
+	CU_ASSERT_EQUAL(sql_on(&f, "SELECT group_concat(version) FROM schema_migrations", out), 0);
+	CU_ASSERT_STRING_EQUAL(out, "1,2");
+	CU_ASSERT_EQUAL(sql_on(&f, "SELECT count(*) FROM outbox", out), 0);
+	CU_ASSERT_STRING_EQUAL(out, "0");
 	CU_ASSERT_EQUAL(sql_on(&f, "PRAGMA journal_mode", out), 0);
 	CU_ASSERT_STRING_EQUAL(out, "wal");
 	store_close(&f);
@@ -811,7 +814,7 @@ static void test_sqlite_records_schema_version_1(void)
 	CU_ASSERT_FATAL(store_open_with(&f, name, NULL) == 0);
 	store_close(&f);
 	CU_ASSERT_EQUAL(sql_on(&f, "SELECT count(*) FROM schema_migrations", out), 0);
-	CU_ASSERT_STRING_EQUAL(out, "1");
+	CU_ASSERT_STRING_EQUAL(out, "2");
 }
 
 static void test_sqlite_refuses_a_newer_schema(void)
@@ -947,8 +950,8 @@ int main(void)
 	CU_add_test(suite, "test_store_kv_put_get_del", test_store_kv_put_get_del);
 	CU_add_test(suite, "test_store_data_survives_reopen", test_store_data_survives_reopen);
 	if (is_sqlite) {
-		CU_add_test(suite, "test_sqlite_records_schema_version_1",
-			    test_sqlite_records_schema_version_1);
+		CU_add_test(suite, "test_sqlite_records_every_schema_version",
+			    test_sqlite_records_every_schema_version);
 		CU_add_test(suite, "test_sqlite_refuses_a_newer_schema",
 			    test_sqlite_refuses_a_newer_schema);
 		CU_add_test(suite, "test_sqlite_options_reach_the_database",

@@ -122,6 +122,18 @@ static const char *const migrations[] = {
 	"  value TEXT NOT NULL,"
 	"  PRIMARY KEY (ns, key)"
 	") WITHOUT ROWID;",
+	/* 2: the outbox (deliveries owed to outputs) */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  output TEXT NOT NULL,"
+	"  event_id TEXT NOT NULL,"
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  created_ns INTEGER NOT NULL,"
+	"  next_ns INTEGER NOT NULL,"
+	"  last_error TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE INDEX outbox_state ON outbox(state, output, id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -466,6 +478,18 @@ static int open_writer(struct store *s, const struct sqlite_config *cfg, char *e
 	if (rc == 0)
 		rc = prepare(s, s->wdb, "DELETE FROM kv WHERE ns = ?1 AND key = ?2", &s->kv_del);
 	if (rc == 0)
+		rc = prepare(s, s->wdb,
+			     "INSERT INTO outbox(output, event_id, state, attempts, created_ns, "
+			     "next_ns, last_error) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+			     &s->ob_ins);
+	if (rc == 0)
+		rc = prepare(s, s->wdb,
+			     "UPDATE outbox SET state = ?2, attempts = ?3, next_ns = ?4, "
+			     "last_error = ?5 WHERE id = ?1",
+			     &s->ob_upd);
+	if (rc == 0)
+		rc = prepare(s, s->wdb, "DELETE FROM outbox WHERE id = ?1", &s->ob_del);
+	if (rc == 0)
 		rc = prepare(s, s->wdb, "BEGIN IMMEDIATE", &s->begin);
 	if (rc == 0)
 		rc = prepare(s, s->wdb, "COMMIT", &s->commit);
@@ -524,6 +548,9 @@ static void sqlite_destroy(void *state)
 	sqlite3_finalize(s->ins_raw);
 	sqlite3_finalize(s->kv_put);
 	sqlite3_finalize(s->kv_del);
+	sqlite3_finalize(s->ob_ins);
+	sqlite3_finalize(s->ob_upd);
+	sqlite3_finalize(s->ob_del);
 	sqlite3_finalize(s->begin);
 	sqlite3_finalize(s->commit);
 	sqlite3_finalize(s->rollback);

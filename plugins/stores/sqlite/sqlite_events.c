@@ -21,8 +21,7 @@ static int bind_text(sqlite3_stmt *st, int idx, const char *v)
 	return sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC);
 }
 
-/* Runs a statement that returns no rows we need, then resets it. */
-static int step_done(sqlite3_stmt *st)
+int sqlite_step_done(sqlite3_stmt *st)
 {
 	int rc;
 
@@ -83,8 +82,10 @@ out:
 
 /* ---- events --------------------------------------------------------------------- */
 
-/* Binds and inserts one event; the writer lock is held. */
-static int insert_event(struct store *s, const rfx_event *ev)
+/* Binds and inserts one event; the writer lock is held. *inserted is false
+ * when the store already held an event with this id (a preset id sent
+ * again), which is then left as it was. */
+static int insert_event(struct store *s, const rfx_event *ev, bool *inserted)
 {
 	sqlite3_stmt *st = s->ins_event;
 	struct sbuf *b = &s->jbuf;
@@ -114,20 +115,21 @@ static int insert_event(struct store *s, const rfx_event *ev)
 		sqlite3_bind_double(st, 13, ev->value);
 	sqlite3_bind_text(st, 14, b->p, (int)labels_end, SQLITE_STATIC);
 	sqlite3_bind_text(st, 15, b->p + labels_end, (int)(b->len - labels_end), SQLITE_STATIC);
-	rc = step_done(st);
+	rc = sqlite_step_done(st);
 	sqlite3_clear_bindings(st);
 	if (rc != 0) {
 		sqlite_log_db(s, s->wdb, "insert into processed_events");
 		return RFX_EIO;
 	}
-	if (!ev->str[RFX_F_RAW])
+	*inserted = sqlite3_changes(s->wdb) > 0;
+	if (!*inserted || !ev->str[RFX_F_RAW])
 		return 0;
 	st = s->ins_raw;
 	bind_text(st, 1, ev->id);
 	sqlite3_bind_int64(st, 2, ev->received_ns);
 	bind_text(st, 3, ev->str[RFX_F_SOURCE]);
 	bind_text(st, 4, ev->str[RFX_F_RAW]);
-	rc = step_done(st);
+	rc = sqlite_step_done(st);
 	sqlite3_clear_bindings(st);
 	if (rc != 0) {
 		sqlite_log_db(s, s->wdb, "insert into raw_events");
@@ -136,26 +138,42 @@ static int insert_event(struct store *s, const rfx_event *ev)
 	return 0;
 }
 
-static int sqlite_put_events(void *state, rfx_event *const *events, size_t n)
+/* Events and outbox entries in one transaction. Entries come in the order
+ * of their events (the pipeline routes each event in turn), so one pass
+ * pairs them; an entry whose event was already stored gets id 0 and is not
+ * added: a redelivered event is not delivered again. */
+static int sqlite_put_batch(void *state, rfx_event *const *events, size_t n,
+			    rfx_outbox_entry *entries, size_t m)
 {
 	struct store *s = state;
 	int rc = 0;
+	size_t j = 0;
 
-	if (n == 0)
+	if (n == 0 && m == 0)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (!events[i] || !events[i]->id[0])
 			return RFX_EINVAL;
 
 	pthread_mutex_lock(&s->writer_lock);
-	if (step_done(s->begin) != 0) {
+	if (sqlite_step_done(s->begin) != 0) {
 		sqlite_log_db(s, s->wdb, "begin");
 		rc = RFX_EIO;
 		goto out;
 	}
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = insert_event(s, events[i]);
-	if (rc == 0 && step_done(s->commit) != 0) {
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		bool inserted = false;
+		rc = insert_event(s, events[i], &inserted);
+		for (; rc == 0 && j < m && strcmp(entries[j].event_id, events[i]->id) == 0; j++) {
+			entries[j].id = 0;
+			if (inserted)
+				rc = sqlite_outbox_insert(s, &entries[j]);
+		}
+	}
+	/* entries for events not in this batch (a replay) */
+	for (; rc == 0 && j < m; j++)
+		rc = sqlite_outbox_insert(s, &entries[j]);
+	if (rc == 0 && sqlite_step_done(s->commit) != 0) {
 		sqlite_log_db(s, s->wdb, "commit");
 		rc = RFX_EIO;
 	}
@@ -165,9 +183,11 @@ static int sqlite_put_events(void *state, rfx_event *const *events, size_t n)
 		/* a failed COMMIT may leave the transaction open; a ROLLBACK
 		 * without one is harmless */
 		if (!sqlite3_get_autocommit(s->wdb))
-			step_done(s->rollback);
+			sqlite_step_done(s->rollback);
 		if (rc != RFX_ENOMEM && rc != RFX_EINVAL)
 			rc = RFX_EIO;
+		for (size_t k = 0; k < m; k++)
+			entries[k].id = 0;
 	}
 out:
 	if (s->jbuf.cap > 1 << 20) {
@@ -177,6 +197,11 @@ out:
 	}
 	pthread_mutex_unlock(&s->writer_lock);
 	return rc;
+}
+
+static int sqlite_put_events(void *state, rfx_event *const *events, size_t n)
+{
+	return sqlite_put_batch(state, events, n, NULL, 0);
 }
 
 static int sqlite_get_event(void *state, const char *id, rfx_event **out)
@@ -408,7 +433,7 @@ static int kv_write(struct store *s, sqlite3_stmt *st, const char *ns, const cha
 	bind_text(st, 2, key);
 	if (value)
 		bind_text(st, 3, value);
-	if (step_done(st) != 0) {
+	if (sqlite_step_done(st) != 0) {
 		sqlite_log_db(s, s->wdb, what);
 		rc = RFX_EIO;
 	}
@@ -448,4 +473,8 @@ const rfx_store_ops sqlite_store_ops = {
 	.kv_put = sqlite_kv_put,
 	.kv_del = sqlite_kv_del,
 	.count_events = sqlite_count_events,
+	.put_batch = sqlite_put_batch,
+	.outbox_update = sqlite_outbox_update,
+	.outbox_delete = sqlite_outbox_delete,
+	.outbox_list = sqlite_outbox_list,
 };

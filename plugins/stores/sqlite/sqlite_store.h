@@ -60,6 +60,7 @@ struct store {
 	pthread_mutex_t writer_lock;
 	sqlite3 *wdb;
 	sqlite3_stmt *ins_event, *ins_raw, *kv_put, *kv_del;
+	sqlite3_stmt *ob_ins, *ob_upd, *ob_del; /* the outbox (sqlite_outbox.c) */
 	sqlite3_stmt *begin, *commit, *rollback;
 	struct sbuf jbuf;
 
@@ -108,6 +109,18 @@ SQLITE_HIDDEN void sqlite_restart_wal(struct store *s);
 /* ---- sqlite_events.c ---- */
 
 SQLITE_HIDDEN extern const rfx_store_ops sqlite_store_ops;
+
+/* Runs a statement that returns no rows we need, then resets it. */
+SQLITE_HIDDEN int sqlite_step_done(sqlite3_stmt *st);
+
+/* ---- sqlite_outbox.c ---- */
+
+/* Inserts one outbox entry in the open transaction and sets e->id. */
+SQLITE_HIDDEN int sqlite_outbox_insert(struct store *s, rfx_outbox_entry *e);
+SQLITE_HIDDEN int sqlite_outbox_update(void *state, const rfx_outbox_entry *e);
+SQLITE_HIDDEN int sqlite_outbox_delete(void *state, const uint64_t *ids, size_t n);
+SQLITE_HIDDEN int sqlite_outbox_list(void *state, const rfx_outbox_query *q,
+				     rfx_outbox_entry **out, size_t *n);
 
 /* ---- sqlite_json.c ---- */
 
