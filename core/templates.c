@@ -269,7 +269,9 @@ static bool is_hostname(const char *s, size_t n)
 {
 	static const char *const tlds[] = { "com", "net", "org", "edu", "gov", "mil", "biz", "asia", "io",
 					    "local", "lan", "internal", "arpa", "uk", "de", "cn", "hk", "jp",
-					    "fr", "ru", "nl", "au", "ca", "br", "kr", "tw", NULL };
+					    "fr", "ru", "nl", "au", "ca", "br", "kr", "tw",
+					    "info", "us", "eu", "pl", "it", "es", "se", "no", "fi", "dk", "ch", "at", "be",
+					    "cz", "pt", "gr", "ie", "in", "mx", "ar", "za", "nz", "sg", "tr", "il", "ua", NULL };
 	size_t dots = 0, last = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -395,14 +397,24 @@ static int render(rfx_tmpl_miner *m, struct cluster *c)
 	return 0;
 }
 
+/* The first token as a search key. One with a masked part counts as a
+ * variable (Drain does the same with tokens holding digits): "wpad:<*>"
+ * and "<*>:<*>" as a line's leading host:port do not make two kinds. */
+static uint64_t first_hash(const rfx_tmpl_miner *m)
+{
+	if (!m->ntok)
+		return 0;
+	return m->toks[0].var ? WILD : m->toks[0].h;
+}
+
 static uint64_t bucket_key(const rfx_tmpl_miner *m)
 {
-	return mix64(((uint64_t)m->ntok << 1 | 1) ^ (m->ntok ? m->toks[0].h : 0));
+	return mix64(((uint64_t)m->ntok << 1 | 1) ^ first_hash(m));
 }
 
 static uint64_t first_key(const rfx_tmpl_miner *m)
 {
-	return mix64((m->ntok ? m->toks[0].h : 0) ^ UINT64_C(0x2545f4914f6cdd1d));
+	return mix64(first_hash(m) ^ UINT64_C(0x2545f4914f6cdd1d));
 }
 
 static struct bucket *bucket_find(struct bucket *t, uint32_t mask, uint64_t key)
@@ -471,6 +483,78 @@ static int64_t cluster_new(rfx_tmpl_miner *m, struct bucket *b, uint64_t key, in
 	return m->ncl++;
 }
 
+/* What a token (or a key=value token's value) looks like. */
+enum { K_VAR, K_ENUM, K_OTHER };
+
+/*
+ * K_VAR: holds a masked part. K_ENUM: upper case letters (at least 2),
+ * maybe digits and '_', no lower case: "HTTPS", "SOCKS5", "RUNNING",
+ * "JOB_SETUP" - the names of states, modes and protocols that a program
+ * prints as constants. Delimiters around it ("(RUNNING)") do not count.
+ */
+static int tok_kind(const char *s, uint32_t n)
+{
+	uint32_t up = 0, other = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == (unsigned char)MARK)
+			return K_VAR;
+		if (c >= 'A' && c <= 'Z')
+			up++;
+		else if (c != '_' && cls[c] != C_DIGIT && cls[c] != C_DELIM)
+			other++;
+	}
+	return up >= 2 && !other ? K_ENUM : K_OTHER;
+}
+
+/*
+ * Whether position i of template c, a literal that differs from the
+ * line's token there, may become a variable. Similarity alone counts a
+ * differing position the same whatever it holds; these positions are
+ * rather a different kind of message than a variable:
+ * - two K_ENUM words ("... proxy <*> HTTPS" / "... SOCKS5", "from NEW to
+ *   RUNNING" / "... to SCHEDULED");
+ * - two tokens that both hold variables but differ in their constant
+ *   parts ("by (uid=<*>)" / "by LOGIN(uid=<*>)", "uid=<*>" / "pid=<*>"),
+ *   except the first token, which the search already treats as variable;
+ * - for key=value tokens with the same key, the same rules on the values,
+ *   and an empty value against a present one ("rhost=" / "rhost=<*>").
+ * Differing lower case words stay mergeable: user names, file names and
+ * other free words look just like constant words.
+ */
+static bool may_widen(const rfx_tmpl_miner *m, const struct cluster *c, uint32_t i)
+{
+	const char *sa = c->norm + c->toff[i], *sb = m->norm + m->toks[i].off;
+	uint32_t na = c->tlen[i], nb = m->toks[i].len;
+	const char *ea = memchr(sa, '=', na), *eb = memchr(sb, '=', nb);
+	int a, b;
+
+	if (ea && eb && ea - sa == eb - sb && memcmp(sa, sb, (size_t)(ea - sa)) == 0) {
+		na -= (uint32_t)(ea + 1 - sa);
+		nb -= (uint32_t)(eb + 1 - sb);
+		sa = ea + 1;
+		sb = eb + 1;
+		if (!na != !nb)
+			return false;
+	}
+	a = tok_kind(sa, na);
+	b = tok_kind(sb, nb);
+	if (a == K_ENUM && b == K_ENUM)
+		return false;
+	return !(a == K_VAR && b == K_VAR && i > 0);
+}
+
+/* Whether c may be widened to cover the current line (same length). */
+static bool compatible(const rfx_tmpl_miner *m, const struct cluster *c)
+{
+	for (uint32_t i = 0; i < c->ntok; i++)
+		if (c->th[i] != WILD && c->th[i] != m->toks[i].h && !may_widen(m, c, i))
+			return false;
+	return true;
+}
+
 /* The most similar template of the line's bucket: ties go to the oldest. */
 static int64_t best_match(const rfx_tmpl_miner *m, const struct bucket *b, double *best_sim)
 {
@@ -488,7 +572,7 @@ static int64_t best_match(const rfx_tmpl_miner *m, const struct bucket *b, doubl
 		for (uint32_t i = 0; i < n; i++)
 			eq += c->th[i] == m->toks[i].h;
 		sim = n ? (double)eq / n : 1.0;
-		if (sim > *best_sim || (sim == *best_sim && (int64_t)(ci - 1) < best)) {
+		if ((sim > *best_sim || (sim == *best_sim && (int64_t)(ci - 1) < best)) && compatible(m, c)) {
 			*best_sim = sim;
 			best = ci - 1;
 		}

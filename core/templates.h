@@ -10,8 +10,10 @@
  * Lines of the same masked shape are looked up in a shape cache (the hot
  * path: no allocation, one hash lookup). A new shape is compared with the
  * templates of the same token count and first token, Drain style; if the
- * best one shares at least sim_threshold of its positions it is widened
- * (differing positions become <*>); else a template of the same first
+ * best one shares at least sim_threshold of its positions, and no
+ * differing position holds two upper-case constants ("HTTPS"/"SOCKS5"),
+ * two variables with other constant parts, or an empty against a present
+ * key= value, it is widened (differing positions become <*>); else a template of the same first
  * token and another length may take it as a variant (common subsequence,
  * extra tokens only variables or an optional "(...)"); else a new template
  * starts.

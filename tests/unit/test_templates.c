@@ -229,6 +229,78 @@ static void test_templates_optional_parenthetical_joins_the_template(void)
 	rfx_tmpl_miner_free(m);
 }
 
+static void test_templates_upper_case_constants_make_different_kinds(void)
+{
+	rfx_tmpl_miner *m = miner();
+	uint32_t https = add(m, "a.example.com:443 open through proxy p.example.com:5070 HTTPS");
+	uint32_t socks = add(m, "b.example.com:443 open through proxy p.example.com:5070 SOCKS5");
+	uint32_t run = add(m, "task_1 Task Transitioned from NEW to RUNNING");
+	uint32_t sched = add(m, "task_2 Task Transitioned from NEW to SCHEDULED");
+
+	CU_ASSERT_NOT_EQUAL(https, socks);
+	CU_ASSERT_NOT_EQUAL(run, sched);
+	CU_ASSERT_STRING_EQUAL(text_of(m, https), "<*>:<*> open through proxy <*>:<*> HTTPS");
+	CU_ASSERT_STRING_EQUAL(text_of(m, sched), "<*> Task Transitioned from NEW to SCHEDULED");
+	/* The same constant again joins its own kind; a lower case word
+	 * still varies (user names look like any other word). */
+	CU_ASSERT_EQUAL(add(m, "c.example.com:80 open through proxy q.example.com:1080 SOCKS5"), socks);
+	CU_ASSERT_EQUAL(add(m, "task_3 Task Transitioned from NEW to RUNNING"), run);
+	CU_ASSERT_EQUAL(add(m, "Accepted password for alice from 10.0.0.1 port 22 ssh2"),
+			add(m, "Accepted password for bob from 10.0.0.2 port 22 ssh2"));
+	rfx_tmpl_miner_free(m);
+}
+
+static void test_templates_masked_tokens_with_other_constants_make_different_kinds(void)
+{
+	rfx_tmpl_miner *m = miner();
+	uint32_t a = add(m, "session opened for user root by (uid=0)");
+	uint32_t b = add(m, "session opened for user root by LOGIN(uid=0)");
+	uint32_t c = add(m, "session opened for user news by (uid=9)");
+
+	CU_ASSERT_NOT_EQUAL(a, b);
+	CU_ASSERT_EQUAL(a, c);
+	CU_ASSERT_STRING_EQUAL(text_of(m, a), "session opened for user <*> by (uid=<*>)");
+	CU_ASSERT_STRING_EQUAL(text_of(m, b), "session opened for user root by LOGIN(uid=<*>)");
+	rfx_tmpl_miner_free(m);
+}
+
+static void test_templates_empty_value_differs_from_a_present_one(void)
+{
+	rfx_tmpl_miner *m = miner();
+	uint32_t a = add(m, "authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=10.1.2.3");
+	uint32_t b = add(m, "authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=");
+	uint32_t c = add(m, "authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=host.example.com");
+
+	CU_ASSERT_NOT_EQUAL(a, b);
+	CU_ASSERT_EQUAL(a, c);
+	CU_ASSERT_STRING_EQUAL(text_of(m, b), "authentication failure; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=");
+	rfx_tmpl_miner_free(m);
+}
+
+static void test_templates_leading_token_with_a_variable_does_not_split_kinds(void)
+{
+	rfx_tmpl_miner *m = miner();
+	uint32_t a = add(m, "10.0.0.1:443 error : Could not connect to proxy p.example.com:5070 - Could not resolve x");
+	uint32_t b = add(m, "wpad:80 error : Could not connect to proxy p.example.com:5070 - Could not resolve x");
+
+	CU_ASSERT_EQUAL(a, b);
+	CU_ASSERT_STRING_EQUAL(text_of(m, a), "<*> error : Could not connect to proxy <*>:<*> - Could not resolve x");
+	/* Constant first words still separate. */
+	CU_ASSERT_NOT_EQUAL(add(m, "Accepted password for root"), add(m, "Failed password for root"));
+	rfx_tmpl_miner_free(m);
+}
+
+static void test_templates_country_domains_are_hosts_but_id_suffixes_are_not(void)
+{
+	rfx_tmpl_miner *m = miner();
+	uint32_t a = add(m, "lookup biblioteka.wsi.edu.pl ok");
+	uint32_t b = add(m, "mapred.tip.id is deprecated");
+
+	CU_ASSERT_STRING_EQUAL(text_of(m, a), "lookup <*> ok");
+	CU_ASSERT_STRING_EQUAL(text_of(m, b), "mapred.tip.id is deprecated");
+	rfx_tmpl_miner_free(m);
+}
+
 static int collect(const rfx_tmpl_info *t, void *arg)
 {
 	uint64_t *sum = arg;
@@ -283,6 +355,11 @@ int main(void)
 		RFX_TEST(test_templates_ids_stay_stable_as_templates_widen),
 		RFX_TEST(test_templates_same_input_gives_same_ids_and_texts_in_every_run),
 		RFX_TEST(test_templates_optional_parenthetical_joins_the_template),
+		RFX_TEST(test_templates_upper_case_constants_make_different_kinds),
+		RFX_TEST(test_templates_masked_tokens_with_other_constants_make_different_kinds),
+		RFX_TEST(test_templates_empty_value_differs_from_a_present_one),
+		RFX_TEST(test_templates_leading_token_with_a_variable_does_not_split_kinds),
+		RFX_TEST(test_templates_country_domains_are_hosts_but_id_suffixes_are_not),
 		RFX_TEST(test_templates_foreach_visits_every_template_with_counts),
 		RFX_TEST(test_templates_header_stripper_finds_the_message),
 		{ NULL, NULL },

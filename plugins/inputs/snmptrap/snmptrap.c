@@ -20,6 +20,7 @@
  * event id (remembered per request), which the store ignores as a
  * duplicate.
  */
+#include <dlfcn.h>
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -227,6 +228,13 @@ static int lib_acquire(struct snmptrap_input *s, char *err, size_t errlen)
 			 eid);
 		return RFX_EINVAL;
 	}
+	/* Keep libnetsnmp mapped for the life of the process, even when this
+	 * plugin is unloaded: its snmp_shutdown() leaves a table allocated
+	 * (see .ci/lsan.supp), and a library that stays loaded keeps that
+	 * attributable and its global state consistent across reloads. */
+	Dl_info dli;
+	if (dladdr((void *)init_snmp, &dli) && dli.dli_fname)
+		dlopen(dli.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
 	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
 	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
 	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
