@@ -152,7 +152,6 @@ struct rfx_agent *rfx_agent_start(const struct rfx_conf *conf)
 		.batch_size = (size_t)conf->pipeline.batch_size,
 		.workers = (unsigned)conf->pipeline.workers,
 		.output_queue_size = (size_t)conf->pipeline.output_queue_size,
-		.output_retries = (unsigned)conf->pipeline.output_retries,
 	};
 	if (!(a->pipeline = rfx_pipeline_new(&po, conf->store.desc->store, a->store.state)))
 		goto fail;
@@ -169,7 +168,8 @@ struct rfx_agent *rfx_agent_start(const struct rfx_conf *conf)
 		if (run_start(&a->outputs[i]))
 			goto fail;
 		struct rfx_output_spec spec = {.name = ic->name, .plugin = ic->desc,
-					       .state = a->outputs[i].state, .match = ic->match};
+					       .state = a->outputs[i].state, .match = ic->match,
+					       .delivery = &ic->delivery};
 		if (rfx_pipeline_add_output(a->pipeline, &spec))
 			goto fail;
 	}
@@ -189,6 +189,7 @@ struct rfx_agent *rfx_agent_start(const struct rfx_conf *conf)
 		.version = RFX_VERSION,
 		.health = agent_health,
 		.health_arg = a,
+		.pipeline = a->pipeline,
 	};
 	if (rfx_api_register(a->http, &a->api))
 		goto fail;

@@ -558,5 +558,5 @@ int rfx_api_register(rfx_http *h, struct rfx_api_ctx *ctx)
 		if (rc != 0)
 			return RFX_EINVAL;
 	}
-	return 0;
+	return rfx_api_deliveries_register(h, ctx);
 }

@@ -1,6 +1,7 @@
 /*
  * core/api.h - the core's REST routes: /healthz, /metrics,
- * /api/v1/openapi.json, GET /api/v1/events and GET /api/v1/events/{id}.
+ * /api/v1/openapi.json, GET /api/v1/events and GET /api/v1/events/{id},
+ * and the deliveries of the outbox (api_deliveries.c).
  * (POST /api/v1/events/webhook belongs to the webhook input plugin.)
  */
 #ifndef RFX_CORE_API_H
@@ -17,9 +18,12 @@ struct rfx_api_ctx {
 	/* Health: 0 = ok; otherwise a static reason ("store unavailable"). */
 	const char *(*health)(void *arg);
 	void *health_arg;
+	struct rfx_pipeline *pipeline; /* for replaying deliveries */
 };
 
 /* Registers the routes; ctx must outlive the server. 0 or RFX_EINVAL. */
 int rfx_api_register(rfx_http *h, struct rfx_api_ctx *ctx);
+/* The /api/v1/deliveries routes (api_deliveries.c), called by the above. */
+int rfx_api_deliveries_register(rfx_http *h, struct rfx_api_ctx *ctx);
 
 #endif

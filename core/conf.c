@@ -85,9 +85,6 @@ const rfx_option rfx_pipeline_options[] = {
 	{"output_queue_size", RFX_OPT_INT, "10000", RFX_OPT_RANGE, 1, 10000000, NULL,
 	 "Capacity of each output's delivery queue in events",
 	 offsetof(struct rfx_pipeline_conf, output_queue_size), NULL},
-	{"output_retries", RFX_OPT_INT, "5", RFX_OPT_RANGE, 0, 100, NULL,
-	 "Attempts after an output answered RETRY, with exponential backoff",
-	 offsetof(struct rfx_pipeline_conf, output_retries), NULL},
 	RFX_OPTION_END,
 };
 
@@ -99,7 +96,7 @@ static const char *const future_keys[] = {"correlation", "rules", "playbooks", "
 					  "analyzers", "itsm", NULL};
 
 static const char *const inst_extra_input[] = {"name", "plugin", NULL};
-static const char *const inst_extra_output[] = {"name", "plugin", "match", NULL};
+static const char *const inst_extra_output[] = {"name", "plugin", "match", "delivery", NULL};
 static const char *const inst_extra_store[] = {"plugin", NULL};
 
 static bool is_loopback(const char *listen)
@@ -259,6 +256,23 @@ static void parse_instance(struct rfx_conf *c, struct rfx_inst_conf *ic, rfx_kin
 	else
 		rfx_schema_apply((const rfx_option[]){RFX_OPTION_END}, node, NULL, ic->ctx, extra, d);
 
+	if (kind == RFX_KIND_OUTPUT) {
+		/* retries, dead letters and the breaker: the core's, per output */
+		const rfx_node *dn = rfx_node_get(node, "delivery");
+		char dctx[160];
+		snprintf(dctx, sizeof dctx, "%s.delivery", ic->ctx);
+		if (dn && dn->type != RFX_NODE_MAP && !(dn->type == RFX_NODE_SCALAR && dn->null))
+			rfx_diag_add(d, dn, "%s: expected a mapping, got a %s", dctx,
+				     rfx_node_type_name(dn->type));
+		else
+			rfx_schema_apply(rfx_delivery_options,
+					 dn && dn->type == RFX_NODE_MAP ? dn : NULL, &ic->delivery,
+					 dctx, NULL, d);
+		if (ic->delivery.max_backoff_ms < ic->delivery.initial_backoff_ms)
+			rfx_diag_add(d, dn ? dn : node,
+				     "%s: max_backoff must not be shorter than initial_backoff",
+				     dctx);
+	}
 	const rfx_node *mn = rfx_node_get(node, "match");
 	if (mn) {
 		int col = 0;

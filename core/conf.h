@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 #include <reflex/plugin.h>
+#include "delivery.h"
 #include "config.h"
 #include "expr.h"
 #include "http.h"
@@ -42,7 +43,6 @@ struct rfx_pipeline_conf {
 	int64_t batch_size;
 	int64_t workers;
 	int64_t output_queue_size;
-	int64_t output_retries;
 };
 
 struct rfx_inst_conf {
@@ -53,6 +53,7 @@ struct rfx_inst_conf {
 	const rfx_plugin *desc;
 	void *cfg;            /* desc->config_size bytes, filled from the schema */
 	rfx_expr *match;      /* outputs: compiled match:, or NULL */
+	struct rfx_delivery_conf delivery; /* outputs: the delivery: section */
 };
 
 struct rfx_conf {

@@ -32,14 +32,13 @@ struct rfx_ack {
 	bool failed, freed;
 };
 
+/* An output as the workers see it: its deliverer and the count of events
+ * its match: turned away. */
 struct output {
-	struct rfx_output_spec spec;
-	struct rfx_pipeline *p;
-	rfx_queue *q;
-	pthread_t thread;
-	bool running;
-	char label[160];
-	rfx_metric *m_out, *m_dropped_full, *m_failed, *m_retried, *m_filtered, *m_declined;
+	struct rfx_deliverer *d;
+	const rfx_expr *match;
+	char name[64];
+	rfx_metric *m_filtered;
 };
 
 struct rfx_pipeline {
@@ -51,6 +50,7 @@ struct rfx_pipeline {
 	unsigned nworkers;
 	struct output **outputs;
 	size_t noutputs;
+	bool durable; /* the store keeps an outbox */
 	bool started;
 	rfx_metric *m_stored, *m_store_failed, *m_shed;
 	rfx_histogram *h_store;
@@ -219,7 +219,8 @@ static void normalize(rfx_event *ev)
 	rfx_event_default_fingerprint(ev);
 }
 
-static int store_batch(struct rfx_pipeline *p, rfx_event **evs, size_t n)
+static int store_batch(struct rfx_pipeline *p, rfx_event **evs, size_t n,
+		       rfx_outbox_entry *entries, size_t m)
 {
 	int rc = RFX_EIO;
 	int64_t backoff_ms = 100;
@@ -227,7 +228,8 @@ static int store_batch(struct rfx_pipeline *p, rfx_event **evs, size_t n)
 	for (int attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		rc = p->store->put_events(p->store_state, evs, n);
+		rc = p->durable ? p->store->put_batch(p->store_state, evs, n, entries, m)
+				: p->store->put_events(p->store_state, evs, n);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		rfx_histogram_observe(p->h_store, (double)(t1.tv_sec - t0.tv_sec) +
 							  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
@@ -245,33 +247,43 @@ static int store_batch(struct rfx_pipeline *p, rfx_event **evs, size_t n)
 	return rc;
 }
 
-static void route(struct rfx_pipeline *p, rfx_event *ev)
+/* Adds an outbox entry for every output whose match holds for ev. */
+static size_t route(struct rfx_pipeline *p, rfx_event *ev, rfx_outbox_entry *out,
+		    struct output **to, int64_t now)
 {
+	size_t m = 0;
+
 	for (size_t i = 0; i < p->noutputs; i++) {
 		struct output *o = p->outputs[i];
-		if (!rfx_expr_eval(o->spec.match, ev)) {
+		if (!rfx_expr_eval(o->match, ev)) {
 			rfx_metric_add(o->m_filtered, 1);
 			continue;
 		}
-		struct rfx_queue_item it = {.ev = rfx_event_ref(ev)};
-		if (rfx_queue_push(o->q, &it, 1, 0) != 0) {
-			rfx_event_unref(ev);
-			rfx_metric_add(o->m_dropped_full, 1);
-			rfx_log(RFX_LOG_WARNING, o->label,
-				"delivery queue full (%zu events): event %s not delivered to this output",
-				rfx_queue_capacity(o->q), ev->id);
-		}
+		rfx_outbox_entry *e = &out[m];
+		e->id = 0;
+		snprintf(e->output, sizeof e->output, "%s", o->name);
+		memcpy(e->event_id, ev->id, sizeof e->event_id);
+		e->state = RFX_OUTBOX_PENDING;
+		e->attempts = 0;
+		e->created_ns = now;
+		e->next_ns = now;
+		e->last_error[0] = '\0';
+		to[m++] = o;
 	}
+	return m;
 }
 
 static void *worker_main(void *arg)
 {
 	struct rfx_pipeline *p = arg;
-	size_t max = p->o.batch_size;
+	size_t max = p->o.batch_size, maxe = max * (p->noutputs ? p->noutputs : 1);
 	struct rfx_queue_item *items = calloc(max, sizeof(*items));
 	rfx_event **evs = calloc(max, sizeof(*evs));
+	rfx_outbox_entry *entries = p->noutputs ? calloc(maxe, sizeof(*entries)) : NULL;
+	struct output **to = p->noutputs ? calloc(maxe, sizeof(*to)) : NULL;
+	rfx_event **entry_ev = p->noutputs ? calloc(maxe, sizeof(*entry_ev)) : NULL;
 
-	if (!items || !evs) {
+	if (!items || !evs || (p->noutputs && (!entries || !to || !entry_ev))) {
 		rfx_log(RFX_LOG_ERROR, "pipeline", "worker out of memory");
 		goto out;
 	}
@@ -281,11 +293,17 @@ static void *worker_main(void *arg)
 			break;
 		if (n == 0)
 			continue;
+		int64_t now = rfx_now_ns();
+		size_t m = 0;
 		for (ssize_t i = 0; i < n; i++) {
 			normalize(items[i].ev);
 			evs[i] = items[i].ev;
+			size_t k = route(p, evs[i], entries + m, to + m, now);
+			for (size_t e = 0; e < k; e++)
+				entry_ev[m + e] = evs[i];
+			m += k;
 		}
-		bool ok = store_batch(p, evs, (size_t)n) == 0;
+		bool ok = store_batch(p, evs, (size_t)n, entries, m) == 0;
 		if (ok) {
 			rfx_metric_add(p->m_stored, (double)n);
 		} else {
@@ -294,60 +312,24 @@ static void *worker_main(void *arg)
 				"store unavailable: %zd events not stored; their senders were told "
 				"(HTTP 503) where they wait for acknowledgement", n);
 		}
-		for (ssize_t i = 0; i < n; i++) {
+		for (ssize_t i = 0; i < n; i++)
 			if (items[i].ack)
 				ack_done(items[i].ack, ok);
-			if (ok)
-				route(p, items[i].ev);
+		/* With an outbox, id 0 marks an event the store already held (a
+		 * preset id sent again): it is not delivered twice. */
+		for (size_t e = 0; ok && e < m; e++)
+			if (entries[e].id || !p->durable)
+				rfx_deliverer_offer(to[e]->d, rfx_event_ref(entry_ev[e]),
+						    entries[e].id, entries[e].created_ns);
+		for (ssize_t i = 0; i < n; i++)
 			rfx_event_unref(items[i].ev);
-		}
 	}
 out:
 	free(items);
 	free(evs);
-	return NULL;
-}
-
-/* ---- outputs --------------------------------------------------------------- */
-
-static void *output_main(void *arg)
-{
-	struct output *o = arg;
-	struct rfx_queue_item it;
-
-	for (;;) {
-		ssize_t n = rfx_queue_pop(o->q, &it, 1, 1000);
-		if (n < 0)
-			break;
-		if (n == 0)
-			continue;
-		rfx_record rec = {.type = RFX_REC_EVENT, .u.event = it.ev};
-		int64_t backoff_ms = 100;
-		for (unsigned attempt = 0;; attempt++) {
-			rfx_result r = o->spec.plugin->handle(o->spec.state, &rec);
-			if (r == RFX_OK) {
-				rfx_metric_add(o->m_out, 1);
-				break;
-			}
-			if (r == RFX_RETRY && attempt < o->p->o.output_retries) {
-				rfx_metric_add(o->m_retried, 1);
-				struct timespec ts = {backoff_ms / 1000, (backoff_ms % 1000) * 1000000};
-				nanosleep(&ts, NULL);
-				backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
-				continue;
-			}
-			if (r == RFX_DROP) {
-				/* the output declined it ("not for me"): counted, not an error */
-				rfx_metric_add(o->m_declined, 1);
-				break;
-			}
-			rfx_metric_add(o->m_failed, 1);
-			rfx_log(RFX_LOG_WARNING, o->label, "event %s not delivered: %s", it.ev->id,
-				r == RFX_RETRY ? "retries exhausted" : "permanent failure");
-			break;
-		}
-		rfx_event_unref(it.ev);
-	}
+	free(entries);
+	free(to);
+	free(entry_ev);
 	return NULL;
 }
 
@@ -371,6 +353,9 @@ struct rfx_pipeline *rfx_pipeline_new(const struct rfx_pipeline_opts *o,
 		p->o.output_queue_size = 10000;
 	p->store = store;
 	p->store_state = store_state;
+	p->durable = store && store->size >= sizeof(rfx_store_ops) && store->put_batch &&
+		     store->outbox_update && store->outbox_delete && store->outbox_list &&
+		     store->get_event;
 	if (!(p->ingress = rfx_queue_new(o->queue_size ? o->queue_size : 50000))) {
 		free(p);
 		return NULL;
@@ -401,44 +386,45 @@ int rfx_pipeline_add_output(struct rfx_pipeline *p, const struct rfx_output_spec
 
 	if (v)
 		p->outputs = v;
-	if (!o || !v || !(o->q = rfx_queue_new(p->o.output_queue_size))) {
+	if (!o || !v ||
+	    !(o->d = rfx_deliverer_new(spec, p->store, p->store_state, p->o.output_queue_size))) {
 		free(o);
 		return RFX_ENOMEM;
 	}
-	o->spec = *spec;
-	o->p = p;
-	snprintf(o->label, sizeof(o->label), "output:%s:%s", spec->plugin->name, spec->name);
+	o->match = spec->match;
+	snprintf(o->name, sizeof(o->name), "%s", spec->name);
 	snprintf(lbl, sizeof(lbl), "output=\"%s\"", spec->name);
-	o->m_out = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_events_out_total",
-				  "Events delivered by an output", lbl);
-	o->m_retried = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_output_retries_total",
-				      "Delivery attempts retried after RETRY", lbl);
 	o->m_filtered = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_output_unmatched_total",
 				       "Events not routed to an output because match: was false",
 				       lbl);
-	o->m_declined = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_output_declined_total",
-				       "Events an output declined with DROP (not for it)", lbl);
-	snprintf(lbl, sizeof(lbl), "stage=\"output\",reason=\"queue_full\",output=\"%s\"",
-		 spec->name);
-	o->m_dropped_full = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_events_dropped_total",
-					   "Events lost to a stage, by stage and reason", lbl);
-	snprintf(lbl, sizeof(lbl), "stage=\"output\",reason=\"failed\",output=\"%s\"", spec->name);
-	o->m_failed = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_events_dropped_total",
-				     "Events lost to a stage, by stage and reason", lbl);
-	snprintf(lbl, sizeof(lbl), "queue=\"output:%s\"", spec->name);
-	rfx_metrics_gauge_fn("reflex_queue_depth", "Events waiting in a queue", lbl, depth_fn,
-			     o->q);
 	p->outputs[p->noutputs++] = o;
 	return 0;
 }
 
+struct rfx_deliverer *rfx_pipeline_output(struct rfx_pipeline *p, const char *name)
+{
+	for (size_t i = 0; p && name && i < p->noutputs; i++)
+		if (strcmp(p->outputs[i]->name, name) == 0)
+			return p->outputs[i]->d;
+	return NULL;
+}
+
+bool rfx_pipeline_durable_outputs(const struct rfx_pipeline *p)
+{
+	return p->durable;
+}
+
 int rfx_pipeline_start(struct rfx_pipeline *p)
 {
-	for (size_t i = 0; i < p->noutputs; i++) {
-		if (pthread_create(&p->outputs[i]->thread, NULL, output_main, p->outputs[i]))
+	/* Deliverers first: each loads its pending outbox entries before any
+	 * worker can add new ones. */
+	for (size_t i = 0; i < p->noutputs; i++)
+		if (rfx_deliverer_start(p->outputs[i]->d))
 			return RFX_ENOMEM;
-		p->outputs[i]->running = true;
-	}
+	if (p->noutputs && !p->durable)
+		rfx_log(RFX_LOG_WARNING, "pipeline",
+			"the store has no outbox: deliveries to outputs are kept in memory only "
+			"and are lost if the agent stops before they succeed");
 	if (!(p->workers = calloc(p->o.workers, sizeof(*p->workers))))
 		return RFX_ENOMEM;
 	for (unsigned i = 0; i < p->o.workers; i++) {
@@ -458,12 +444,8 @@ void rfx_pipeline_stop(struct rfx_pipeline *p)
 	for (unsigned i = 0; i < p->nworkers; i++)
 		pthread_join(p->workers[i], NULL);
 	p->nworkers = 0;
-	for (size_t i = 0; i < p->noutputs; i++) {
-		rfx_queue_close(p->outputs[i]->q);
-		if (p->outputs[i]->running)
-			pthread_join(p->outputs[i]->thread, NULL);
-		p->outputs[i]->running = false;
-	}
+	for (size_t i = 0; i < p->noutputs; i++)
+		rfx_deliverer_stop(p->outputs[i]->d);
 }
 
 void rfx_pipeline_free(struct rfx_pipeline *p)
@@ -478,10 +460,7 @@ void rfx_pipeline_free(struct rfx_pipeline *p)
 		rfx_event_unref(it.ev);
 	rfx_queue_free(p->ingress);
 	for (size_t i = 0; i < p->noutputs; i++) {
-		rfx_metrics_gauge_fn_remove(p->outputs[i]->q);
-		while (rfx_queue_pop(p->outputs[i]->q, &it, 1, 0) > 0)
-			rfx_event_unref(it.ev);
-		rfx_queue_free(p->outputs[i]->q);
+		rfx_deliverer_free(p->outputs[i]->d);
 		free(p->outputs[i]);
 	}
 	free(p->outputs);

@@ -1,18 +1,21 @@
 /*
  * core/pipeline.h - the event pipeline: the bounded ingress queue, worker
- * threads that take batches through normalize -> store -> routing, and one
- * delivery thread per output with its own bounded queue.
+ * threads that take batches through normalize -> routing -> store, and one
+ * deliverer per output (delivery.h).
  *
- * Inputs call rfx_pipeline_emit (through host->emit). An event is durable
- * once the store's put_events returned 0 for its batch; then its ack is
- * signalled and it is routed to every output whose match expression holds.
+ * Inputs call rfx_pipeline_emit (through host->emit). Each event of a batch
+ * is routed to every output whose match expression holds, and the batch is
+ * stored with its outbox entries in one transaction; once that committed
+ * the acks are signalled and the deliverers get their entries.
  */
 #ifndef RFX_CORE_PIPELINE_H
 #define RFX_CORE_PIPELINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <reflex/plugin.h>
+#include "delivery.h" /* struct rfx_output_spec */
 #include "expr.h"
 
 enum rfx_full_policy {
@@ -29,16 +32,6 @@ struct rfx_pipeline_opts {
 	size_t batch_size;      /* events per store transaction, max */
 	unsigned workers;
 	size_t output_queue_size;
-	unsigned output_retries; /* attempts after RETRY before dropping */
-};
-
-/* An output as the pipeline sees it. The pipeline does not own the plugin
- * state; it calls handle() from the output's delivery thread. */
-struct rfx_output_spec {
-	const char *name;
-	const rfx_plugin *plugin;
-	void *state;
-	const rfx_expr *match; /* NULL = everything */
 };
 
 struct rfx_pipeline;
@@ -47,6 +40,10 @@ struct rfx_pipeline *rfx_pipeline_new(const struct rfx_pipeline_opts *o,
 				      const rfx_store_ops *store, void *store_state);
 /* Adds an output before rfx_pipeline_start. 0 or RFX_ENOMEM. */
 int rfx_pipeline_add_output(struct rfx_pipeline *p, const struct rfx_output_spec *spec);
+/* The deliverer of output `name`, or NULL (for the deliveries API). */
+struct rfx_deliverer *rfx_pipeline_output(struct rfx_pipeline *p, const char *name);
+/* True when the store keeps an outbox (deliveries survive restarts). */
+bool rfx_pipeline_durable_outputs(const struct rfx_pipeline *p);
 int rfx_pipeline_start(struct rfx_pipeline *p);
 /* Closes the ingress queue, lets the workers store everything queued,
  * then drains the output queues and joins all threads. */

@@ -20,7 +20,8 @@ struct rfx_ack;
 struct rfx_queue_item {
 	rfx_event *ev;       /* one reference, owned by the queue while queued */
 	struct rfx_ack *ack; /* may be NULL */
-	int attempts;        /* delivery attempts so far (output queues) */
+	uint64_t id;         /* output queues: the outbox entry (0 = none) */
+	int64_t created_ns;  /* output queues: when the delivery was recorded */
 };
 
 typedef struct rfx_queue rfx_queue;

@@ -100,7 +100,7 @@ static struct rfx_pipeline *make(size_t queue, int policy, int64_t block_ms, con
 {
 	struct rfx_pipeline_opts o = {.queue_size = queue, .full_policy = policy,
 				      .drop_below = RFX_SEV_WARNING, .block_timeout_ms = block_ms,
-				      .batch_size = 100, .workers = 1, .output_retries = 3};
+				      .batch_size = 100, .workers = 1};
 	struct rfx_pipeline *p = rfx_pipeline_new(&o, &mem_ops, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	*compiled = NULL;
@@ -109,7 +109,12 @@ static struct rfx_pipeline *make(size_t queue, int policy, int64_t block_ms, con
 		*compiled = rfx_expr_compile(match, err, sizeof(err), NULL);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(*compiled);
 	}
-	struct rfx_output_spec spec = {.name = "mem", .plugin = &out_plugin, .match = *compiled};
+	static const struct rfx_delivery_conf fast = {
+		.max_attempts = 4, .initial_backoff_ms = 10, .max_backoff_ms = 40,
+		.max_retry_after_ms = 1000, .breaker_failures = 0, .breaker_cooldown_ms = 100,
+		.drain_timeout_ms = 1000};
+	struct rfx_output_spec spec = {.name = "mem", .plugin = &out_plugin, .match = *compiled,
+				       .delivery = &fast};
 	CU_ASSERT_EQUAL(rfx_pipeline_add_output(p, &spec), 0);
 	CU_ASSERT_EQUAL(rfx_pipeline_start(p), 0);
 	return p;
@@ -262,6 +267,14 @@ static void test_pipeline_drop_policy_sheds_low_severity_at_once(void)
 	rfx_pipeline_free(p);
 }
 
+static bool delivered(void)
+{
+	pthread_mutex_lock(&out_lock);
+	bool d = out_seen > 0;
+	pthread_mutex_unlock(&out_lock);
+	return d;
+}
+
 static void test_pipeline_routes_by_match_and_retries_output(void)
 {
 	rfx_expr *m;
@@ -273,7 +286,9 @@ static void test_pipeline_routes_by_match_and_retries_output(void)
 	rfx_ack *ack = rfx_ack_new();
 	CU_ASSERT_EQUAL(rfx_pipeline_emit(p, NULL, evs, 3, ack), 0);
 	CU_ASSERT_EQUAL(rfx_ack_wait(ack, 5000), 0);
-	rfx_pipeline_stop(p); /* drains the output queue */
+	for (int i = 0; i < 500 && !delivered(); i++)
+		usleep(10000); /* two retries 5-40 ms apart */
+	rfx_pipeline_stop(p);
 	CU_ASSERT_EQUAL(stored(), 3); /* everything is stored */
 	CU_ASSERT_EQUAL(out_seen, 1); /* only what matches is delivered */
 	CU_ASSERT_EQUAL(out_attempts, 3); /* two RETRY answers, then OK */

@@ -123,8 +123,9 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (ns, key)"
 	") WITHOUT ROWID;",
 	/* 2: the outbox (deliveries owed to outputs) */
+	/* AUTOINCREMENT: an id is the receivers' idempotency key, never reused */
 	"CREATE TABLE outbox ("
-	"  id INTEGER PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  output TEXT NOT NULL,"
 	"  event_id TEXT NOT NULL,"
 	"  state INTEGER NOT NULL DEFAULT 0,"
