@@ -93,7 +93,7 @@ static const char *const top_keys[] = {"include", "agent", "store", "inputs", "p
 				       "safety", "analyzers", "itsm", NULL};
 /* Sections of the design that later versions fill in. */
 static const char *const future_keys[] = {"correlation", "rules", "playbooks", "safety",
-					  "analyzers", "itsm", NULL};
+					  "analyzers", NULL};
 
 static const char *const inst_extra_input[] = {"name", "plugin", NULL};
 static const char *const inst_extra_output[] = {"name", "plugin", "match", "delivery", NULL};
@@ -256,7 +256,7 @@ static void parse_instance(struct rfx_conf *c, struct rfx_inst_conf *ic, rfx_kin
 	else
 		rfx_schema_apply((const rfx_option[]){RFX_OPTION_END}, node, NULL, ic->ctx, extra, d);
 
-	if (kind == RFX_KIND_OUTPUT) {
+	if (kind == RFX_KIND_OUTPUT || kind == RFX_KIND_ITSM) {
 		/* retries, dead letters and the breaker: the core's, per output */
 		const rfx_node *dn = rfx_node_get(node, "delivery");
 		char dctx[160];
@@ -367,6 +367,8 @@ static void check_types(struct rfx_conf *c, rfx_diag *d)
 	}
 }
 
+static void inst_free(struct rfx_inst_conf *ic);
+
 struct rfx_conf *rfx_conf_load(const char *path, rfx_diag *d)
 {
 	struct rfx_conf *c = calloc(1, sizeof(*c));
@@ -467,6 +469,24 @@ struct rfx_conf *rfx_conf_load(const char *path, rfx_diag *d)
 			   inst_extra_input, d);
 	parse_section_list(c, root, "outputs", RFX_KIND_OUTPUT, &c->outputs, &c->noutputs,
 			   inst_extra_output, d);
+	/* ITSM integrations are delivered to exactly like outputs: they join
+	 * the outputs list, keeping their own kind and "itsm[N]" context. */
+	struct rfx_inst_conf *itsm = NULL;
+	size_t nitsm = 0;
+	parse_section_list(c, root, "itsm", RFX_KIND_ITSM, &itsm, &nitsm, inst_extra_output, d);
+	if (nitsm) {
+		struct rfx_inst_conf *all = realloc(c->outputs, (c->noutputs + nitsm) * sizeof(*all));
+		if (!all) {
+			for (size_t i = 0; i < nitsm; i++)
+				inst_free(&itsm[i]);
+			free(itsm);
+			goto fail;
+		}
+		memcpy(all + c->noutputs, itsm, nitsm * sizeof(*itsm));
+		c->outputs = all;
+		c->noutputs += nitsm;
+	}
+	free(itsm);
 	check_names(c, d);
 	check_types(c, d);
 	if (d->n == before)
