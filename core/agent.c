@@ -28,6 +28,7 @@ struct rfx_agent {
 	char data_dir[PATH_MAX];
 	rfx_http *http;
 	struct rfx_pipeline *pipeline;
+	struct rfx_stages *stages;
 	struct running store;
 	struct running *inputs, *outputs;
 	size_t ninputs, noutputs;
@@ -144,6 +145,18 @@ struct rfx_agent *rfx_agent_start(const struct rfx_conf *conf)
 	if (run_init(a, &a->store, &conf->store) || run_start(&a->store))
 		goto fail;
 
+	rfx_diag sd;
+	rfx_diag_init(&sd);
+	struct rfx_stages_conf sc = {&conf->pipeline.normalize, &conf->pipeline.enrich,
+				     &conf->pipeline.templates, &conf->pipeline.noise, conf->dir};
+	a->stages = rfx_stages_new(&sc, &sd);
+	for (size_t i = 0; i < sd.n; i++)
+		rfx_log(RFX_LOG_ERROR, "agent", "%s", sd.msgs[i]);
+	rfx_diag_free(&sd);
+	if (!a->stages)
+		goto fail;
+	rfx_stages_attach_store(a->stages, conf->store.desc->store, a->store.state);
+
 	struct rfx_pipeline_opts po = {
 		.queue_size = (size_t)conf->pipeline.queue_size,
 		.full_policy = conf->pipeline.full_policy,
@@ -152,6 +165,7 @@ struct rfx_agent *rfx_agent_start(const struct rfx_conf *conf)
 		.batch_size = (size_t)conf->pipeline.batch_size,
 		.workers = (unsigned)conf->pipeline.workers,
 		.output_queue_size = (size_t)conf->pipeline.output_queue_size,
+		.stages = a->stages,
 	};
 	if (!(a->pipeline = rfx_pipeline_new(&po, conf->store.desc->store, a->store.state)))
 		goto fail;
@@ -190,6 +204,7 @@ struct rfx_agent *rfx_agent_start(const struct rfx_conf *conf)
 		.health = agent_health,
 		.health_arg = a,
 		.pipeline = a->pipeline,
+		.stages = a->stages,
 	};
 	if (rfx_api_register(a->http, &a->api))
 		goto fail;
@@ -234,6 +249,7 @@ void rfx_agent_stop(struct rfx_agent *a)
 		run_destroy(&a->outputs[i]);
 	rfx_pipeline_free(a->pipeline);
 	rfx_http_free(a->http);
+	rfx_stages_free(a->stages);
 	run_stop(&a->store);
 	run_destroy(&a->store);
 	free(a->inputs);

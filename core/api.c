@@ -558,5 +558,7 @@ int rfx_api_register(rfx_http *h, struct rfx_api_ctx *ctx)
 		if (rc != 0)
 			return RFX_EINVAL;
 	}
-	return rfx_api_deliveries_register(h, ctx);
+	if (rfx_api_deliveries_register(h, ctx))
+		return RFX_EINVAL;
+	return rfx_api_noise_register(h, ctx);
 }

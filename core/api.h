@@ -19,11 +19,14 @@ struct rfx_api_ctx {
 	const char *(*health)(void *arg);
 	void *health_arg;
 	struct rfx_pipeline *pipeline; /* for replaying deliveries */
+	struct rfx_stages *stages;     /* silences, maintenance, templates */
 };
 
 /* Registers the routes; ctx must outlive the server. 0 or RFX_EINVAL. */
 int rfx_api_register(rfx_http *h, struct rfx_api_ctx *ctx);
 /* The /api/v1/deliveries routes (api_deliveries.c), called by the above. */
 int rfx_api_deliveries_register(rfx_http *h, struct rfx_api_ctx *ctx);
+/* /api/v1/silences, /api/v1/maintenance, /api/v1/templates (api_noise.c). */
+int rfx_api_noise_register(rfx_http *h, struct rfx_api_ctx *ctx);
 
 #endif

@@ -85,6 +85,19 @@ const rfx_option rfx_pipeline_options[] = {
 	{"output_queue_size", RFX_OPT_INT, "10000", RFX_OPT_RANGE, 1, 10000000, NULL,
 	 "Capacity of each output's delivery queue in events",
 	 offsetof(struct rfx_pipeline_conf, output_queue_size), NULL},
+	{"normalize", RFX_OPT_SECTION, NULL, 0, 0, 0, NULL,
+	 "Per-source severity and status maps, timestamps, host names, label keys "
+	 "(docs/normalize.md)",
+	 offsetof(struct rfx_pipeline_conf, normalize), rfx_normalize_options},
+	{"enrich", RFX_OPT_SECTION, NULL, 0, 0, 0, NULL,
+	 "Asset inventory labels and topology (docs/inventory.md)",
+	 offsetof(struct rfx_pipeline_conf, enrich), rfx_enrich_options},
+	{"templates", RFX_OPT_SECTION, NULL, 0, 0, 0, NULL,
+	 "Message templates as fingerprints of log lines and mail (docs/templates.md)",
+	 offsetof(struct rfx_pipeline_conf, templates), rfx_templates_options},
+	{"noise", RFX_OPT_SECTION, NULL, 0, 0, 0, NULL,
+	 "Dedup, flapping, silences, maintenance windows, rate limits (docs/noise.md)",
+	 offsetof(struct rfx_pipeline_conf, noise), rfx_noise_options},
 	RFX_OPTION_END,
 };
 
@@ -375,8 +388,13 @@ struct rfx_conf *rfx_conf_load(const char *path, rfx_diag *d)
 	size_t before = d->n;
 	const rfx_node *root, *n;
 
-	if (!c || !(c->path = strdup(path)))
+	if (!c || !(c->path = strdup(path)) || !(c->dir = strdup(path)))
 		goto fail;
+	char *slash = strrchr(c->dir, '/');
+	if (!slash)
+		snprintf(c->dir, strlen(c->dir) + 1, ".");
+	else
+		slash[slash == c->dir] = '\0'; /* "/x.yaml" -> "/" */
 	c->doc = rfx_doc_load(path, d);
 	root = c->doc ? rfx_doc_root(c->doc) : NULL;
 	if (!root)
@@ -489,6 +507,13 @@ struct rfx_conf *rfx_conf_load(const char *path, rfx_diag *d)
 	free(itsm);
 	check_names(c, d);
 	check_types(c, d);
+	if (d->n == before) {
+		/* what the schema cannot check: expressions, time zones, files */
+		struct rfx_stages_conf sc = {&c->pipeline.normalize, &c->pipeline.enrich,
+					     &c->pipeline.templates, &c->pipeline.noise,
+					     c->dir};
+		rfx_stages_free(rfx_stages_new(&sc, d));
+	}
 	if (d->n == before)
 		return c;
 fail:
@@ -524,5 +549,6 @@ void rfx_conf_free(struct rfx_conf *c)
 	rfx_loader_free(c->loader);
 	rfx_doc_free(c->doc);
 	free(c->path);
+	free(c->dir);
 	free(c);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <reflex/plugin.h>
 #include "delivery.h"
+#include "stages.h"
 #include "config.h"
 #include "expr.h"
 #include "http.h"
@@ -43,6 +44,10 @@ struct rfx_pipeline_conf {
 	int64_t batch_size;
 	int64_t workers;
 	int64_t output_queue_size;
+	struct rfx_normalize_conf normalize;
+	struct rfx_enrich_conf enrich;
+	struct rfx_templates_conf templates;
+	struct rfx_noise_conf noise;
 };
 
 struct rfx_inst_conf {
@@ -58,6 +63,7 @@ struct rfx_inst_conf {
 
 struct rfx_conf {
 	char *path;
+	char *dir; /* the config file's directory: relative paths resolve here */
 	rfx_doc *doc;
 	struct rfx_loader *loader;
 	struct rfx_agent_conf agent;

@@ -259,8 +259,11 @@ static void flush_done(struct rfx_deliverer *d)
 		rfx_log(RFX_LOG_WARNING, d->label,
 			"cannot remove %zu delivered entries from the outbox; retrying",
 			d->ndone);
-		if (d->ndone < DONE_MAX)
+		if (d->ndone < DONE_MAX) {
+			/* next try in a second, not at once: the store is down */
+			d->done_since_ns = now_ns() + (1000 - DONE_FLUSH_MS) * MS;
 			return;
+		}
 		rfx_log(RFX_LOG_ERROR, d->label,
 			"giving up on removing %zu delivered entries: they will be delivered "
 			"again after a restart", d->ndone);

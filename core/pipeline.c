@@ -210,13 +210,18 @@ release:
 
 /* ---- workers --------------------------------------------------------------- */
 
-static void normalize(rfx_event *ev)
+/* Without stages (unit tests): only the defaults the store relies on. */
+static void defaults_only(rfx_event **evs, size_t n, bool *forward)
 {
-	if (!ev->occurred_ns)
-		ev->occurred_ns = ev->received_ns;
-	if (ev->severity < 0 || ev->severity > 7)
-		ev->severity = RFX_SEV_INFO;
-	rfx_event_default_fingerprint(ev);
+	for (size_t i = 0; i < n; i++) {
+		rfx_event *ev = evs[i];
+		if (!ev->occurred_ns)
+			ev->occurred_ns = ev->received_ns;
+		if (ev->severity < 0 || ev->severity > 7)
+			ev->severity = RFX_SEV_INFO;
+		rfx_event_default_fingerprint(ev);
+		forward[i] = true;
+	}
 }
 
 static int store_batch(struct rfx_pipeline *p, rfx_event **evs, size_t n,
@@ -273,17 +278,58 @@ static size_t route(struct rfx_pipeline *p, rfx_event *ev, rfx_outbox_entry *out
 	return m;
 }
 
+/* Stores evs[0..n) with the outbox entries of those to forward, then signals
+ * items' acks (items may be NULL) and hands the entries to the deliverers.
+ * Returns whether the store committed. */
+static bool commit(struct rfx_pipeline *p, rfx_event **evs, size_t n, const bool *forward,
+		   struct rfx_queue_item *items, rfx_outbox_entry *entries, struct output **to,
+		   rfx_event **entry_ev, int64_t now)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		/* the same preset id twice in a row: the store keeps one, and the
+		 * second must not bring deliveries of its own */
+		if (!forward[i] || (i > 0 && strcmp(evs[i]->id, evs[i - 1]->id) == 0))
+			continue;
+		size_t k = route(p, evs[i], entries + m, to + m, now);
+		for (size_t e = 0; e < k; e++)
+			entry_ev[m + e] = evs[i];
+		m += k;
+	}
+	bool ok = store_batch(p, evs, n, entries, m) == 0;
+	if (ok) {
+		rfx_metric_add(p->m_stored, (double)n);
+	} else {
+		rfx_metric_add(p->m_store_failed, (double)n);
+		rfx_log(RFX_LOG_ERROR, "pipeline",
+			"store unavailable: %zu events not stored; their senders were told "
+			"(HTTP 503) where they wait for acknowledgement", n);
+	}
+	for (size_t i = 0; items && i < n; i++)
+		if (items[i].ack)
+			ack_done(items[i].ack, ok);
+	/* With an outbox, id 0 marks an event the store already held (a
+	 * preset id sent again): it is not delivered twice. */
+	for (size_t e = 0; ok && e < m; e++)
+		if (entries[e].id || !p->durable)
+			rfx_deliverer_offer(to[e]->d, rfx_event_ref(entry_ev[e]), entries[e].id,
+					    entries[e].created_ns);
+	return ok;
+}
+
 static void *worker_main(void *arg)
 {
 	struct rfx_pipeline *p = arg;
 	size_t max = p->o.batch_size, maxe = max * (p->noutputs ? p->noutputs : 1);
 	struct rfx_queue_item *items = calloc(max, sizeof(*items));
 	rfx_event **evs = calloc(max, sizeof(*evs));
-	rfx_outbox_entry *entries = p->noutputs ? calloc(maxe, sizeof(*entries)) : NULL;
-	struct output **to = p->noutputs ? calloc(maxe, sizeof(*to)) : NULL;
-	rfx_event **entry_ev = p->noutputs ? calloc(maxe, sizeof(*entry_ev)) : NULL;
+	bool *forward = calloc(max, sizeof(*forward));
+	rfx_outbox_entry *entries = calloc(maxe, sizeof(*entries));
+	struct output **to = calloc(maxe, sizeof(*to));
+	rfx_event **entry_ev = calloc(maxe, sizeof(*entry_ev));
 
-	if (!items || !evs || (p->noutputs && (!entries || !to || !entry_ev))) {
+	if (!items || !evs || !forward || !entries || !to || !entry_ev) {
 		rfx_log(RFX_LOG_ERROR, "pipeline", "worker out of memory");
 		goto out;
 	}
@@ -291,42 +337,38 @@ static void *worker_main(void *arg)
 		ssize_t n = rfx_queue_pop(p->ingress, items, max, 1000);
 		if (n < 0)
 			break;
-		if (n == 0)
-			continue;
 		int64_t now = rfx_now_ns();
-		size_t m = 0;
-		for (ssize_t i = 0; i < n; i++) {
-			normalize(items[i].ev);
+		for (ssize_t i = 0; i < n; i++)
 			evs[i] = items[i].ev;
-			size_t k = route(p, evs[i], entries + m, to + m, now);
-			for (size_t e = 0; e < k; e++)
-				entry_ev[m + e] = evs[i];
-			m += k;
+		if (n > 0) {
+			if (p->o.stages)
+				rfx_stages_process(p->o.stages, evs, (size_t)n, forward, now);
+			else
+				defaults_only(evs, (size_t)n, forward);
+			commit(p, evs, (size_t)n, forward, items, entries, to, entry_ev, now);
+			for (ssize_t i = 0; i < n; i++)
+				rfx_event_unref(items[i].ev);
 		}
-		bool ok = store_batch(p, evs, (size_t)n, entries, m) == 0;
-		if (ok) {
-			rfx_metric_add(p->m_stored, (double)n);
-		} else {
-			rfx_metric_add(p->m_store_failed, (double)n);
-			rfx_log(RFX_LOG_ERROR, "pipeline",
-				"store unavailable: %zd events not stored; their senders were told "
-				"(HTTP 503) where they wait for acknowledgement", n);
+		/* what the noise stage has to say (rate limits, flapping): stored
+		 * and forwarded as it is, at most `max` at a time */
+		rfx_event **sum = NULL;
+		size_t ns = 0;
+		if (p->o.stages && rfx_stages_summaries(p->o.stages, now, &sum, &ns) == 0) {
+			for (size_t off = 0; off < ns; off += max) {
+				size_t k = ns - off < max ? ns - off : max;
+				for (size_t i = 0; i < k; i++)
+					forward[i] = true;
+				commit(p, sum + off, k, forward, NULL, entries, to, entry_ev, now);
+			}
+			for (size_t i = 0; i < ns; i++)
+				rfx_event_unref(sum[i]);
+			free(sum);
 		}
-		for (ssize_t i = 0; i < n; i++)
-			if (items[i].ack)
-				ack_done(items[i].ack, ok);
-		/* With an outbox, id 0 marks an event the store already held (a
-		 * preset id sent again): it is not delivered twice. */
-		for (size_t e = 0; ok && e < m; e++)
-			if (entries[e].id || !p->durable)
-				rfx_deliverer_offer(to[e]->d, rfx_event_ref(entry_ev[e]),
-						    entries[e].id, entries[e].created_ns);
-		for (ssize_t i = 0; i < n; i++)
-			rfx_event_unref(items[i].ev);
 	}
 out:
 	free(items);
 	free(evs);
+	free(forward);
 	free(entries);
 	free(to);
 	free(entry_ev);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <reflex/plugin.h>
 #include "delivery.h" /* struct rfx_output_spec */
+#include "stages.h"
 #include "expr.h"
 
 enum rfx_full_policy {
@@ -32,6 +33,7 @@ struct rfx_pipeline_opts {
 	size_t batch_size;      /* events per store transaction, max */
 	unsigned workers;
 	size_t output_queue_size;
+	struct rfx_stages *stages; /* borrowed; NULL = defaults only */
 };
 
 struct rfx_pipeline;

@@ -63,8 +63,11 @@ out=$("$REFLEXD" -c "$TMP/bad.yaml" 2>&1); rc=$?
 eq "reflexd -c refuses an invalid file" 1 "$rc"
 contains "and says how to check it" "reflexd --check-config" "$out"
 
-out=$("$REFLEXD" --describe webhook); rc=$?
-eq "--describe webhook" 0 "$rc"
+out=$("$REFLEXD" --describe webhook 2>&1); rc=$?
+eq "--describe of a name two kinds share fails" 1 "$rc"
+contains "... and says how to pick one" "say which, e.g. input/webhook or output/webhook" "$out"
+out=$("$REFLEXD" --describe input/webhook); rc=$?
+eq "--describe input/webhook" 0 "$rc"
 contains "describe shows the path option" "path" "$out"
 contains "describe shows the default" "/api/v1/events/webhook" "$out"
 out=$("$REFLEXD" --describe output/file); contains "--describe kind/name" "max_size" "$out"

@@ -43,9 +43,10 @@ start_reflexd "$TMP/reflex.yaml" || exit 1
 API='.path == "/api/chat.postMessage"'
 HOOK='(.path | startswith("/services/"))'
 send() { post /api/v1/events/webhook "$1" >/dev/null; }
-ev() { # HOST CHECK STATUS [MESSAGE] [ROUTE]
+ev() { # HOST CHECK STATUS [MESSAGE] [ROUTE] [SEVERITY]
 	jq -cn --arg h "$1" --arg c "$2" --arg s "$3" --arg m "${4:-disk almost full}" --arg r "${5:-api}" \
-		'{host:$h, check:$c, status:$s, severity:"critical", message:$m, labels:{route:$r}}'
+		--arg v "${6:-critical}" \
+		'{host:$h, check:$c, status:$s, severity:$v, message:$m, labels:{route:$r}}'
 }
 
 # --- chat.postMessage: the request as Slack documents it
@@ -66,7 +67,9 @@ eq "a new fingerprint starts a new message (no thread_ts)" null "$(jq -r .json.t
 first_ts=1700000000.000001 # the receiver numbers the ts it issues from 1
 
 # --- threading: the update and the resolution go under the first message
-send "$(ev db1 disk firing "disk full now")"
+# (an update people hear of: the problem escalated; a plain repeat is
+# folded into the first by the noise stage and not forwarded)
+send "$(ev db1 disk firing "disk full now" api emergency)"
 check "the update reaches Slack" rx_wait 2 "$API"
 eq "the update is a reply in the thread of the first message" "$first_ts" "$(rx_last "$API" | jq -r .json.thread_ts)"
 send "$(ev db1 disk resolved "back to normal")"
@@ -134,7 +137,7 @@ eq "webhook: no violation" "[]" "$(jq -c .violations <<<"$req")"
 eq "webhook: no Authorization header" null "$(jq -r .headers.authorization <<<"$req")"
 eq "webhook: no channel field" null "$(jq -r .json.channel <<<"$req")"
 contains "webhook: text fallback" "via webhook" "$(jq -r .json.text <<<"$req")"
-send "$(ev hk1 disk firing "second" hook)"
+send "$(ev hk1 disk firing "second" hook emergency)"
 check "webhook: the update arrives" rx_wait 2 "$HOOK"
 eq "webhook: cannot thread" null "$(rx_last "$HOOK" | jq -r .json.thread_ts)"
 rx_script '[{"status": 404, "body": "channel_not_found"}]'

@@ -707,6 +707,418 @@ static void test_store_kv_put_get_del(void)
 	store_close(&f);
 }
 
+/* ---- the outbox (ABI 1.3) ----------------------------------------------------- */
+
+/* A pending entry for output `out` and event `ev`, as the pipeline makes
+ * them; created and next times differ so that a swap would show. */
+static rfx_outbox_entry mk_entry(const char *out, const rfx_event *ev)
+{
+	rfx_outbox_entry e = {0};
+
+	snprintf(e.output, sizeof e.output, "%s", out);
+	memcpy(e.event_id, ev->id, sizeof e.event_id);
+	e.state = RFX_OUTBOX_PENDING;
+	e.created_ns = 1700000000123456789LL;
+	e.next_ns = 1700000000987654321LL;
+	e.id = 12345; /* must be overwritten */
+	return e;
+}
+
+/* Lists entries; returns how many (and *v, to free) or -1. */
+static int ob_list(struct fixture *f, const char *output, int state, uint64_t after,
+		   size_t limit, rfx_outbox_entry **v)
+{
+	rfx_outbox_query q = {.output = output, .state = state, .after_id = after, .limit = limit};
+	size_t n = 99;
+
+	*v = NULL;
+	if (ops->outbox_list(f->state, &q, v, &n) != 0)
+		return -1;
+	return (int)n;
+}
+
+/* An event with the id of ev (a source sending it again under its preset
+ * id) but other content. */
+static rfx_event *mk_again(const rfx_event *ev)
+{
+	rfx_event *e = mk_event("again", "again", RFX_SEV_CRITICAL);
+
+	memcpy(e->id, ev->id, sizeof e->id);
+	return e;
+}
+
+static void unref_all(rfx_event **evs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		rfx_event_unref(evs[i]);
+}
+
+static void test_store_outbox_put_batch_records_entries_with_their_events(void)
+{
+	struct fixture f;
+	rfx_event *evs[3];
+	rfx_outbox_entry en[3], *v = NULL;
+	uint64_t count = 0;
+
+	CU_ASSERT_FATAL(ops->size >= sizeof(rfx_store_ops) && ops->put_batch && ops->outbox_list &&
+			ops->outbox_update && ops->outbox_delete);
+	CU_ASSERT_FATAL(store_open_fresh(&f, "ob_put") == 0);
+	for (int i = 0; i < 3; i++)
+		evs[i] = mk_event("h", "c", RFX_SEV_ERROR);
+	/* in the order of their events; event 1 goes nowhere */
+	en[0] = mk_entry("pager", evs[0]);
+	en[1] = mk_entry("ticket", evs[0]);
+	en[2] = mk_entry("pager", evs[2]);
+	snprintf(en[2].last_error, sizeof en[2].last_error, "it's \"quoted\" \\ and \xc3\xa9");
+	CU_ASSERT_EQUAL_FATAL(ops->put_batch(f.state, evs, 3, en, 3), 0);
+	CU_ASSERT(en[0].id > 0);
+	CU_ASSERT(en[1].id > en[0].id);
+	CU_ASSERT(en[2].id > en[1].id);
+	CU_ASSERT(ops->count_events(f.state, &count) == 0);
+	CU_ASSERT_EQUAL(count, 3);
+
+	CU_ASSERT_EQUAL_FATAL(ob_list(&f, NULL, -1, 0, 100, &v), 3);
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(v[i].id, en[i].id);
+		CU_ASSERT_STRING_EQUAL(v[i].output, en[i].output);
+		CU_ASSERT_STRING_EQUAL(v[i].event_id, en[i].event_id);
+		CU_ASSERT_EQUAL(v[i].state, RFX_OUTBOX_PENDING);
+		CU_ASSERT_EQUAL(v[i].attempts, 0);
+		CU_ASSERT_EQUAL(v[i].created_ns, 1700000000123456789LL);
+		CU_ASSERT_EQUAL(v[i].next_ns, 1700000000987654321LL);
+		CU_ASSERT_STRING_EQUAL(v[i].last_error, en[i].last_error);
+	}
+	free(v);
+	unref_all(evs, 3);
+	store_close(&f);
+}
+
+static void test_store_outbox_update_saves_state_attempts_and_error(void)
+{
+	struct fixture f;
+	rfx_event *ev;
+	rfx_outbox_entry en[2], up, *v = NULL;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "ob_update") == 0);
+	ev = mk_event("h", "c", RFX_SEV_ERROR);
+	en[0] = mk_entry("a", ev);
+	en[1] = mk_entry("b", ev);
+	CU_ASSERT_EQUAL_FATAL(ops->put_batch(f.state, &ev, 1, en, 2), 0);
+	up = en[1];
+	up.state = RFX_OUTBOX_DEAD;
+	up.attempts = 7;
+	up.next_ns = 0;
+	snprintf(up.last_error, sizeof up.last_error, "receiver said 503: it's down");
+	CU_ASSERT_EQUAL(ops->outbox_update(f.state, &up), 0);
+	up = en[0];
+	up.attempts = 2;
+	up.next_ns = 1800000000000000000LL;
+	snprintf(up.last_error, sizeof up.last_error, "timeout");
+	CU_ASSERT_EQUAL(ops->outbox_update(f.state, &up), 0);
+
+	CU_ASSERT_EQUAL_FATAL(ob_list(&f, NULL, -1, 0, 10, &v), 2);
+	CU_ASSERT_EQUAL(v[0].state, RFX_OUTBOX_PENDING);
+	CU_ASSERT_EQUAL(v[0].attempts, 2);
+	CU_ASSERT_EQUAL(v[0].next_ns, 1800000000000000000LL);
+	CU_ASSERT_STRING_EQUAL(v[0].last_error, "timeout");
+	CU_ASSERT_EQUAL(v[1].state, RFX_OUTBOX_DEAD);
+	CU_ASSERT_EQUAL(v[1].attempts, 7);
+	CU_ASSERT_EQUAL(v[1].next_ns, 0);
+	CU_ASSERT_STRING_EQUAL(v[1].last_error, "receiver said 503: it's down");
+	/* what update does not change stays */
+	CU_ASSERT_STRING_EQUAL(v[1].output, "b");
+	CU_ASSERT_STRING_EQUAL(v[1].event_id, ev->id);
+	CU_ASSERT_EQUAL(v[1].created_ns, 1700000000123456789LL);
+	free(v);
+
+	up.id = en[1].id + 1000;
+	CU_ASSERT_EQUAL(ops->outbox_update(f.state, &up), RFX_ENOENT);
+	up.id = 0;
+	CU_ASSERT_EQUAL(ops->outbox_update(f.state, &up), RFX_EINVAL);
+	rfx_event_unref(ev);
+	store_close(&f);
+}
+
+static void test_store_outbox_delete_removes_a_batch_of_ids(void)
+{
+	struct fixture f;
+	rfx_event *evs[4];
+	rfx_outbox_entry en[4], *v = NULL;
+	uint64_t ids[3];
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "ob_delete") == 0);
+	for (int i = 0; i < 4; i++) {
+		evs[i] = mk_event("h", "c", RFX_SEV_ERROR);
+		en[i] = mk_entry("out", evs[i]);
+	}
+	CU_ASSERT_EQUAL_FATAL(ops->put_batch(f.state, evs, 4, en, 4), 0);
+	/* ids not there are ignored */
+	ids[0] = en[0].id;
+	ids[1] = en[3].id + 500;
+	ids[2] = en[2].id;
+	CU_ASSERT_EQUAL(ops->outbox_delete(f.state, ids, 3), 0);
+	CU_ASSERT_EQUAL(ops->outbox_delete(f.state, ids, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(ob_list(&f, NULL, -1, 0, 10, &v), 2);
+	CU_ASSERT_EQUAL(v[0].id, en[1].id);
+	CU_ASSERT_EQUAL(v[1].id, en[3].id);
+	free(v);
+	/* again: nothing left of those, no error */
+	CU_ASSERT_EQUAL(ops->outbox_delete(f.state, ids, 3), 0);
+	CU_ASSERT_EQUAL(ob_list(&f, NULL, -1, 0, 10, &v), 2);
+	free(v);
+	unref_all(evs, 4);
+	store_close(&f);
+}
+
+static void test_store_outbox_entry_of_an_event_stored_before_gets_id_0(void)
+{
+	struct fixture f;
+	rfx_event *first, *b[4];
+	rfx_outbox_entry e0, en[5], *v = NULL;
+	rfx_event *got = NULL;
+	uint64_t count = 0;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "ob_dup") == 0);
+	first = mk_event("h", "first", RFX_SEV_ERROR);
+	e0 = mk_entry("out", first);
+	CU_ASSERT_EQUAL_FATAL(ops->put_batch(f.state, &first, 1, &e0, 1), 0);
+	CU_ASSERT(e0.id > 0);
+
+	/* the same preset id again, a new event, and a new event twice in
+	 * the same batch (a source repeating itself within one batch; not
+	 * back to back: the stores pair entries with events by id, so the
+	 * entries of two adjacent copies would be taken for the first's) */
+	b[0] = mk_again(first);
+	b[1] = mk_event("h", "twice", RFX_SEV_ERROR);
+	b[2] = mk_event("h", "new", RFX_SEV_ERROR);
+	b[3] = mk_again(b[1]);
+	en[0] = mk_entry("out", b[0]);
+	en[1] = mk_entry("other", b[0]);
+	en[2] = mk_entry("out", b[1]);
+	en[3] = mk_entry("out", b[2]);
+	en[4] = mk_entry("out", b[3]);
+	CU_ASSERT_EQUAL_FATAL(ops->put_batch(f.state, b, 4, en, 5), 0);
+	CU_ASSERT_EQUAL(en[0].id, 0);
+	CU_ASSERT_EQUAL(en[1].id, 0);
+	CU_ASSERT(en[2].id > e0.id);
+	CU_ASSERT(en[3].id > en[2].id);
+	CU_ASSERT_EQUAL(en[4].id, 0);
+
+	CU_ASSERT_EQUAL_FATAL(ob_list(&f, NULL, -1, 0, 100, &v), 3);
+	CU_ASSERT_EQUAL(v[0].id, e0.id);
+	CU_ASSERT_EQUAL(v[1].id, en[2].id);
+	CU_ASSERT_EQUAL(v[2].id, en[3].id);
+	free(v);
+	/* and the first copy of the event is the one kept */
+	CU_ASSERT(ops->count_events(f.state, &count) == 0);
+	CU_ASSERT_EQUAL(count, 3);
+	CU_ASSERT_FATAL(ops->get_event(f.state, first->id, &got) == 0);
+	CU_ASSERT(streq(got->str[RFX_F_CHECK], "first"));
+	rfx_event_unref(got);
+	CU_ASSERT_FATAL(ops->get_event(f.state, b[1]->id, &got) == 0);
+	CU_ASSERT(streq(got->str[RFX_F_CHECK], "twice"));
+	rfx_event_unref(got);
+	rfx_event_unref(first);
+	unref_all(b, 4);
+	store_close(&f);
+}
+
+static void test_store_outbox_entries_without_their_event_in_the_batch_are_added(void)
+{
+	struct fixture f;
+	rfx_event *ev;
+	rfx_outbox_entry en[2], *v = NULL;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "ob_replay") == 0);
+	ev = mk_event("h", "c", RFX_SEV_ERROR);
+	CU_ASSERT_EQUAL_FATAL(ops->put_events(f.state, &ev, 1), 0);
+	/* a replay: entries for an event stored earlier, no events */
+	en[0] = mk_entry("a", ev);
+	en[1] = mk_entry("b", ev);
+	CU_ASSERT_EQUAL_FATAL(ops->put_batch(f.state, NULL, 0, en, 2), 0);
+	CU_ASSERT(en[0].id > 0);
+	CU_ASSERT(en[1].id > en[0].id);
+	CU_ASSERT_EQUAL(ob_list(&f, NULL, -1, 0, 10, &v), 2);
+	free(v);
+	rfx_event_unref(ev);
+	store_close(&f);
+}
+
+static void test_store_outbox_refused_batch_writes_nothing(void)
+{
+	struct fixture f;
+	rfx_event *evs[2];
+	rfx_outbox_entry en[2], *v = NULL;
+	uint64_t count = 9;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "ob_refused") == 0);
+	evs[0] = mk_event("h", "c", RFX_SEV_ERROR);
+	evs[1] = mk_event("h", "c", RFX_SEV_ERROR);
+	en[0] = mk_entry("a", evs[0]);
+	en[1] = mk_entry("a", evs[1]);
+	evs[1]->id[0] = '\0'; /* an event without an id cannot be stored */
+	CU_ASSERT_EQUAL(ops->put_batch(f.state, evs, 2, en, 2), RFX_EINVAL);
+	CU_ASSERT_EQUAL(ob_list(&f, NULL, -1, 0, 10, &v), 0);
+	free(v);
+	CU_ASSERT(ops->count_events(f.state, &count) == 0);
+	CU_ASSERT_EQUAL(count, 0);
+	unref_all(evs, 2);
+	store_close(&f);
+}
+
+static void test_store_outbox_ids_grow_and_are_never_reused(void)
+{
+	struct fixture f;
+	rfx_event *ev;
+	rfx_outbox_entry en[2], *v = NULL;
+	uint64_t last;
+	char name[64];
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "ob_ids") == 0);
+	snprintf(name, sizeof name, "%s", f.name);
+	ev = mk_event("h", "c", RFX_SEV_ERROR);
+	en[0] = mk_entry("a", ev);
+	en[1] = mk_entry("b", ev);
+	CU_ASSERT_EQUAL_FATAL(ops->put_batch(f.state, &ev, 1, en, 2), 0);
+	last = en[1].id;
+	/* the highest id deleted: a rowid table without AUTOINCREMENT would
+	 * give it out again */
+	CU_ASSERT_EQUAL(ops->outbox_delete(f.state, &last, 1), 0);
+	rfx_event_unref(ev);
+	ev = mk_event("h", "c", RFX_SEV_ERROR);
+	en[0] = mk_entry("a", ev);
+	CU_ASSERT_EQUAL_FATAL(ops->put_batch(f.state, &ev, 1, en, 1), 0);
+	CU_ASSERT(en[0].id > last);
+	last = en[0].id;
+	CU_ASSERT_EQUAL(ops->outbox_delete(f.state, &last, 1), 0);
+	store_close(&f);
+
+	/* nor after a reopen; and what was not delivered is still there */
+	CU_ASSERT_FATAL(store_open_with(&f, name, NULL) == 0);
+	rfx_event_unref(ev);
+	ev = mk_event("h", "c", RFX_SEV_ERROR);
+	en[0] = mk_entry("a", ev);
+	CU_ASSERT_EQUAL_FATAL(ops->put_batch(f.state, &ev, 1, en, 1), 0);
+	CU_ASSERT(en[0].id > last);
+	CU_ASSERT_EQUAL_FATAL(ob_list(&f, NULL, -1, 0, 10, &v), 2);
+	CU_ASSERT(v[0].id < last);
+	CU_ASSERT_STRING_EQUAL(v[0].output, "a");
+	CU_ASSERT_EQUAL(v[1].id, en[0].id);
+	free(v);
+	rfx_event_unref(ev);
+	store_close(&f);
+}
+
+static void test_store_outbox_list_filters_by_output_state_after_and_limit(void)
+{
+	struct fixture f;
+	rfx_event *evs[6];
+	rfx_outbox_entry en[6], *v = NULL;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "ob_list") == 0);
+	for (int i = 0; i < 6; i++) {
+		evs[i] = mk_event("h", "c", RFX_SEV_ERROR);
+		en[i] = mk_entry(i % 2 ? "b" : "a", evs[i]); /* a b a b a b */
+	}
+	CU_ASSERT_EQUAL_FATAL(ops->put_batch(f.state, evs, 6, en, 6), 0);
+	for (int i = 2; i < 6; i += 3) { /* 2 (a) and 5 (b) are dead */
+		rfx_outbox_entry up = en[i];
+		up.state = RFX_OUTBOX_DEAD;
+		CU_ASSERT_EQUAL(ops->outbox_update(f.state, &up), 0);
+	}
+	CU_ASSERT_EQUAL(ob_list(&f, "a", -1, 0, 100, &v), 3);
+	CU_ASSERT(v && v[0].id == en[0].id && v[1].id == en[2].id && v[2].id == en[4].id);
+	free(v);
+	CU_ASSERT_EQUAL(ob_list(&f, NULL, RFX_OUTBOX_DEAD, 0, 100, &v), 2);
+	CU_ASSERT(v && v[0].id == en[2].id && v[1].id == en[5].id);
+	free(v);
+	CU_ASSERT_EQUAL(ob_list(&f, "b", RFX_OUTBOX_PENDING, 0, 100, &v), 2);
+	CU_ASSERT(v && v[0].id == en[1].id && v[1].id == en[3].id);
+	free(v);
+	CU_ASSERT_EQUAL(ob_list(&f, NULL, -1, en[2].id, 100, &v), 3);
+	CU_ASSERT(v && v[0].id == en[3].id);
+	free(v);
+	CU_ASSERT_EQUAL(ob_list(&f, NULL, -1, en[1].id, 2, &v), 2);
+	CU_ASSERT(v && v[0].id == en[2].id && v[1].id == en[3].id);
+	free(v);
+	CU_ASSERT_EQUAL(ob_list(&f, "a", RFX_OUTBOX_PENDING, en[0].id, 1, &v), 1);
+	CU_ASSERT(v && v[0].id == en[4].id);
+	free(v);
+	/* limit 0 means the most a listing gives */
+	CU_ASSERT_EQUAL(ob_list(&f, NULL, -1, 0, 0, &v), 6);
+	free(v);
+	CU_ASSERT_EQUAL(ob_list(&f, "nobody", -1, 0, 10, &v), 0);
+	free(v);
+	CU_ASSERT_EQUAL(ob_list(&f, NULL, -1, en[5].id, 10, &v), 0);
+	free(v);
+	unref_all(evs, 6);
+	store_close(&f);
+}
+
+/* A batch as large as the pipeline's, to take a store's bulk path (the
+ * PostgreSQL store's COPY) with duplicates old and new among its events. */
+static void test_store_outbox_large_batch_pairs_entries_with_events(void)
+{
+	enum { N = 300, OLD = 20 };
+	struct fixture f;
+	rfx_event *old[OLD], *evs[N];
+	rfx_outbox_entry *en = calloc(2 * N, sizeof *en), *v = NULL;
+	uint64_t *ids = calloc(2 * N, sizeof *ids), prev = 0;
+	size_t *owner = calloc(2 * N, sizeof *owner); /* entry -> its event */
+	size_t m = 0, want = 0, nids = 0;
+
+	CU_ASSERT_FATAL(en && ids && owner);
+	CU_ASSERT_FATAL(store_open_fresh(&f, "ob_large") == 0);
+	for (int i = 0; i < OLD; i++)
+		old[i] = mk_event("old", "c", RFX_SEV_ERROR);
+	CU_ASSERT_EQUAL_FATAL(ops->put_events(f.state, old, OLD), 0);
+	for (int i = 0; i < N; i++) {
+		if (i % 15 == 0)
+			evs[i] = mk_again(old[i / 15]); /* stored before */
+		else if (i % 15 == 7)
+			evs[i] = mk_again(evs[i - 3]); /* twice in this batch */
+		else
+			evs[i] = mk_event("new", "c", RFX_SEV_ERROR);
+		rfx_event_set(evs[i], RFX_F_RAW, "raw payload");
+		/* one or two outputs per event, some none */
+		if (i % 5 != 4) {
+			owner[m] = (size_t)i;
+			en[m++] = mk_entry("a", evs[i]);
+		}
+		if (i % 3 == 0) {
+			owner[m] = (size_t)i;
+			en[m++] = mk_entry("b", evs[i]);
+		}
+	}
+	CU_ASSERT_EQUAL_FATAL(ops->put_batch(f.state, evs, N, en, m), 0);
+	for (size_t j = 0; j < m; j++) {
+		size_t i = owner[j];
+		CU_ASSERT_STRING_EQUAL(en[j].event_id, evs[i]->id);
+		if (i % 15 == 0 || i % 15 == 7) {
+			CU_ASSERT_EQUAL(en[j].id, 0);
+		} else {
+			CU_ASSERT(en[j].id > prev);
+			prev = en[j].id;
+			ids[nids++] = en[j].id;
+			want++;
+		}
+	}
+	CU_ASSERT_EQUAL(ob_list(&f, NULL, -1, 0, 1000, &v), (int)want);
+	for (size_t k = 0; v && k < want; k++)
+		CU_ASSERT_EQUAL(v[k].id, ids[k]);
+	free(v);
+	/* all delivered: one delete */
+	CU_ASSERT_EQUAL(ops->outbox_delete(f.state, ids, nids), 0);
+	CU_ASSERT_EQUAL(ob_list(&f, NULL, -1, 0, 1000, &v), 0);
+	free(v);
+	unref_all(old, OLD);
+	unref_all(evs, N);
+	free(en);
+	free(ids);
+	free(owner);
+	store_close(&f);
+}
+
 /* ---- persistence ---------------------------------------------------------------- */
 
 static void test_store_data_survives_reopen(void)
@@ -949,6 +1361,24 @@ int main(void)
 		    test_store_reads_run_while_writing);
 	CU_add_test(suite, "test_store_kv_put_get_del", test_store_kv_put_get_del);
 	CU_add_test(suite, "test_store_data_survives_reopen", test_store_data_survives_reopen);
+	CU_add_test(suite, "test_store_outbox_put_batch_records_entries_with_their_events",
+		    test_store_outbox_put_batch_records_entries_with_their_events);
+	CU_add_test(suite, "test_store_outbox_update_saves_state_attempts_and_error",
+		    test_store_outbox_update_saves_state_attempts_and_error);
+	CU_add_test(suite, "test_store_outbox_delete_removes_a_batch_of_ids",
+		    test_store_outbox_delete_removes_a_batch_of_ids);
+	CU_add_test(suite, "test_store_outbox_entry_of_an_event_stored_before_gets_id_0",
+		    test_store_outbox_entry_of_an_event_stored_before_gets_id_0);
+	CU_add_test(suite, "test_store_outbox_entries_without_their_event_in_the_batch_are_added",
+		    test_store_outbox_entries_without_their_event_in_the_batch_are_added);
+	CU_add_test(suite, "test_store_outbox_refused_batch_writes_nothing",
+		    test_store_outbox_refused_batch_writes_nothing);
+	CU_add_test(suite, "test_store_outbox_ids_grow_and_are_never_reused",
+		    test_store_outbox_ids_grow_and_are_never_reused);
+	CU_add_test(suite, "test_store_outbox_list_filters_by_output_state_after_and_limit",
+		    test_store_outbox_list_filters_by_output_state_after_and_limit);
+	CU_add_test(suite, "test_store_outbox_large_batch_pairs_entries_with_events",
+		    test_store_outbox_large_batch_pairs_entries_with_events);
 	if (is_sqlite) {
 		CU_add_test(suite, "test_sqlite_records_every_schema_version",
 			    test_sqlite_records_every_schema_version);

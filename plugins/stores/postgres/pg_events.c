@@ -1,18 +1,12 @@
 /*
- * plugins/stores/postgres/pg_events.c - the store operations of the
- * PostgreSQL store: putting, getting and querying events, key-value state,
- * the event count and retention passes.
- *
- * A batch is one transaction. Batches of copy_min_batch events or more go
- * through COPY into the connection's temporary staging table and then one
- * INSERT ... SELECT ... ON CONFLICT (id) DO NOTHING per target table;
- * smaller ones are prepared single-row INSERTs sent in libpq pipeline mode
- * (one implicit transaction, committed by the pipeline's Sync), which costs
- * one round trip instead of COPY's three. Both keep the first copy of an
- * event id, so a retried batch or a preset id seen again changes nothing.
+ * plugins/stores/postgres/pg_events.c - the reading store operations of
+ * the PostgreSQL store: getting and querying events, key-value state, the
+ * event count, retention passes, and the operations table (writing
+ * batches is pg_write.c, the outbox pg_outbox.c).
  *
  * Every operation that fails because its connection broke is retried once
- * on a fresh connection: writes are idempotent, reads have no effect.
+ * on a fresh connection (pg_run): the statements here are reads or
+ * idempotent writes.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -24,26 +18,11 @@
 
 #define QUERY_LIMIT_MAX 1000
 #define TEXT_QUERY_MAX 1024 /* bytes of a text search */
-#define PIPELINE_CHUNK 128  /* queries sent before their results are read */
-
-static const char insert_from_stage[] =
-	"INSERT INTO processed_events(id, occurred_ns, received_ns, source, kind, host, "
-	"service, check_name, severity, status, message, fingerprint, value, labels, attrs) "
-	"SELECT id, occurred_ns, received_ns, source, kind, host, service, check_name, "
-	"severity, status, message, fingerprint, value, labels, attrs FROM stage ORDER BY ord "
-	"ON CONFLICT (id) DO NOTHING; "
-	"INSERT INTO raw_events(id, received_ns, source, payload) "
-	"SELECT id, received_ns, source, raw FROM stage WHERE raw IS NOT NULL ORDER BY ord "
-	"ON CONFLICT (id) DO NOTHING; "
-	"COMMIT";
 
 /* ---- running statements --------------------------------------------------------- */
 
-/* Runs the prepared statement `name` (or, with name NULL, `sql`) and returns
- * its result when its status is `want`; NULL (logged) otherwise. Retries
- * once on a fresh connection when the connection broke. */
-static PGresult *run(struct store *s, const char *name, const char *sql, int nparams,
-		     const char *const *vals, ExecStatusType want, const char *what)
+PGresult *pg_run(struct store *s, const char *name, const char *sql, int nparams,
+		 const char *const *vals, ExecStatusType want, const char *what)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct conn *c = pg_conn_take(s);
@@ -120,267 +99,6 @@ out:
 	return rc;
 }
 
-/* ---- writing events ------------------------------------------------------------- */
-
-/* The text of one event's columns, as both write paths send them. Numbers
- * live in `num`, strings are the event's own or cleaned copies in
- * s->scratch, labels/attrs are in s->jbuf. Write lock held. */
-struct row {
-	const char *v[17]; /* ord, then the 15 columns of ins_event, then raw */
-	char num[6][32];
-};
-
-static int row_build(struct store *s, const rfx_event *ev, size_t ord, struct row *row)
-{
-	static const enum rfx_field text_fields[] = {RFX_F_SOURCE, RFX_F_KIND, RFX_F_HOST,
-						      RFX_F_SERVICE, RFX_F_CHECK};
-	size_t attrs_at;
-	int rc = pg_json_write(s, &s->jbuf, ev, &attrs_at);
-	const char *t;
-	int k = 0;
-
-	if (rc != 0)
-		return rc;
-	/* cleans field f into scratch buffer k, or leaves it NULL */
-#define TEXT(f)                                                                        \
-	((t = ev->str[f]) ? pg_utf8_clean(&s->scratch[k++], t) : (k++, (const char *)NULL))
-	snprintf(row->num[0], sizeof row->num[0], "%zu", ord);
-	row->v[0] = row->num[0];
-	row->v[1] = ev->id;
-	snprintf(row->num[1], sizeof row->num[1], "%" PRId64, ev->occurred_ns);
-	row->v[2] = ev->occurred_ns ? row->num[1] : NULL;
-	snprintf(row->num[2], sizeof row->num[2], "%" PRId64, ev->received_ns);
-	row->v[3] = row->num[2];
-	for (size_t i = 0; i < 5; i++) {
-		row->v[4 + i] = TEXT(text_fields[i]);
-		if (ev->str[text_fields[i]] && !row->v[4 + i])
-			return RFX_ENOMEM;
-	}
-	snprintf(row->num[3], sizeof row->num[3], "%d", ev->severity);
-	row->v[9] = row->num[3];
-	snprintf(row->num[4], sizeof row->num[4], "%d", ev->status);
-	row->v[10] = row->num[4];
-	row->v[11] = TEXT(RFX_F_MESSAGE);
-	row->v[12] = TEXT(RFX_F_FINGERPRINT);
-	row->v[16] = TEXT(RFX_F_RAW);
-	if ((ev->str[RFX_F_MESSAGE] && !row->v[11]) || (ev->str[RFX_F_FINGERPRINT] && !row->v[12]) ||
-	    (ev->str[RFX_F_RAW] && !row->v[16]))
-		return RFX_ENOMEM;
-#undef TEXT
-	snprintf(row->num[5], sizeof row->num[5], "%.17g", ev->value);
-	row->v[13] = ev->has_value && isfinite(ev->value) ? row->num[5] : NULL;
-	row->v[14] = s->jbuf.p;
-	row->v[15] = s->jbuf.p + attrs_at;
-	return 0;
-}
-
-/* Ends a failed write: rolls back what is open. */
-static void write_abort(PGconn *pg)
-{
-	if (PQstatus(pg) == CONNECTION_OK && PQtransactionStatus(pg) != PQTRANS_IDLE)
-		PQclear(PQexec(pg, "ROLLBACK"));
-}
-
-int pg_copy_build(struct store *s, struct sbuf *b, rfx_event *const *events, size_t n)
-{
-	struct row row;
-	int rc = 0;
-
-	b->len = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = row_build(s, events[i], i, &row);
-		for (int f = 0; f < 17 && rc == 0; f++) {
-			const char *v = row.v[f];
-			rc = pg_copy_field(b, v, v ? strlen(v) : 0);
-			if (rc == 0)
-				rc = sbuf_addc(b, f == 16 ? '\n' : '\t');
-		}
-	}
-	return rc;
-}
-
-int pg_copy_write(struct store *s, struct conn *c, const char *text, size_t len)
-{
-	PGconn *pg = c->pg;
-	PGresult *r = NULL;
-
-	r = PQexec(pg, "BEGIN");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		goto fail;
-	PQclear(r);
-	r = PQexec(pg, "COPY stage FROM STDIN");
-	if (PQresultStatus(r) != PGRES_COPY_IN)
-		goto fail;
-	PQclear(r);
-	r = NULL;
-	if (len > INT32_MAX || PQputCopyData(pg, text, (int)len) != 1 || PQputCopyEnd(pg, NULL) != 1)
-		goto fail;
-	r = PQgetResult(pg);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		goto fail;
-	while (r) {
-		PQclear(r);
-		r = PQgetResult(pg);
-	}
-	r = PQexec(pg, insert_from_stage);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		goto fail;
-	PQclear(r);
-	return 0;
-fail:
-	if (!pg_conn_lost(c))
-		pg_log_result(s, c, r, "write events (COPY)");
-	PQclear(r);
-	/* drain what a failed COPY may have left */
-	while (!pg_conn_lost(c) && (r = PQgetResult(pg)))
-		PQclear(r);
-	write_abort(pg);
-	return RFX_EIO;
-}
-
-static int write_copy(struct store *s, struct conn *c, rfx_event *const *events, size_t n)
-{
-	int rc = pg_copy_build(s, &s->copybuf, events, n);
-
-	return rc != 0 ? rc : pg_copy_write(s, c, s->copybuf.p, s->copybuf.len);
-}
-
-/* Reads the results of `pending` pipelined queries. RFX_EIO when one
- * failed (logged) or the connection broke. */
-static int pipeline_read(struct store *s, struct conn *c, int pending, bool *failed)
-{
-	for (; pending > 0; pending--) {
-		PGresult *r = PQgetResult(c->pg);
-		if (!r)
-			return RFX_EIO;
-		ExecStatusType st = PQresultStatus(r);
-		if (st != PGRES_COMMAND_OK) {
-			if (!*failed && st != PGRES_PIPELINE_ABORTED && !pg_conn_lost(c))
-				pg_log_result(s, c, r, "write events (pipeline)");
-			*failed = true;
-		}
-		PQclear(r);
-		/* each query's results end with a NULL */
-		if ((r = PQgetResult(c->pg)))
-			PQclear(r);
-		if (pg_conn_lost(c))
-			return RFX_EIO;
-	}
-	return 0;
-}
-
-static int write_pipeline(struct store *s, struct conn *c, rfx_event *const *events, size_t n)
-{
-	PGconn *pg = c->pg;
-	struct row row;
-	PGresult *r;
-	bool failed = false;
-	int pending = 0, rc = 0;
-
-	if (PQenterPipelineMode(pg) != 1)
-		return RFX_EIO;
-	for (size_t i = 0; i < n && !failed; i++) {
-		rc = row_build(s, events[i], i, &row);
-		if (rc != 0)
-			break;
-		if (PQsendQueryPrepared(pg, "ins_event", 15, row.v + 1, NULL, NULL, 0) != 1) {
-			failed = true;
-			break;
-		}
-		pending++;
-		if (row.v[16]) {
-			const char *raw[4] = {row.v[1], row.v[3], row.v[4], row.v[16]};
-			if (PQsendQueryPrepared(pg, "ins_raw", 4, raw, NULL, NULL, 0) != 1) {
-				failed = true;
-				break;
-			}
-			pending++;
-		}
-		/* read back as we go: a server blocked writing results we do not
-		 * read would stop reading our queries */
-		if (pending >= PIPELINE_CHUNK) {
-			if (PQsendFlushRequest(pg) != 1 || PQflush(pg) != 0 ||
-			    pipeline_read(s, c, pending, &failed) != 0)
-				return RFX_EIO; /* closed with the connection */
-			pending = 0;
-		}
-	}
-	/* Sync commits the implicit transaction, or rolls it back after an
-	 * error. On an error before it (rc != 0), the pipeline is abandoned
-	 * with the connection. */
-	if (rc != 0 || pg_conn_lost(c) || PQpipelineSync(pg) != 1 ||
-	    pipeline_read(s, c, pending, &failed) != 0) {
-		return rc != 0 ? rc : RFX_EIO;
-	}
-	r = PQgetResult(pg);
-	if (PQresultStatus(r) != PGRES_PIPELINE_SYNC)
-		failed = true;
-	PQclear(r);
-	if (PQexitPipelineMode(pg) != 1)
-		failed = true;
-	return failed ? RFX_EIO : 0;
-}
-
-int pg_write_events(struct store *s, rfx_event *const *events, size_t n, bool *down)
-{
-	int rc = RFX_EIO;
-
-	*down = false;
-	pthread_mutex_lock(&s->write_lock);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		struct conn *c = pg_conn_take(s);
-		if (!c) {
-			*down = true;
-			rc = RFX_EIO;
-			break;
-		}
-		rc = (int64_t)n >= s->cfg->copy_min_batch ? write_copy(s, c, events, n)
-							   : write_pipeline(s, c, events, n);
-		bool lost = rc != 0 && pg_conn_lost(c);
-		/* a pipeline abandoned after an error is closed with its connection */
-		pg_conn_give(s, c, lost || (rc != 0 && PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF));
-		if (rc == 0 || !lost)
-			break;
-		s->host->log(s->inst, RFX_LOG_WARNING,
-			     "connection lost while writing %zu events; retrying on a new one", n);
-		*down = true;
-	}
-	if (s->copybuf.cap > 16u << 20) /* do not keep a huge buffer after a huge batch */
-		sbuf_free(&s->copybuf);
-	if (s->jbuf.cap > 1u << 20)
-		sbuf_free(&s->jbuf);
-	pthread_mutex_unlock(&s->write_lock);
-	if (rc == 0)
-		*down = false;
-	return rc;
-}
-
-static int pg_put_events(void *state, rfx_event *const *events, size_t n)
-{
-	struct store *s = state;
-	bool down = false;
-	int rc;
-
-	if (n == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!events[i] || !events[i]->id[0])
-			return RFX_EINVAL;
-	/* while older batches wait in the spool, newer ones queue behind them */
-	if (s->spool && pg_spool_pending(s->spool))
-		goto spool;
-	rc = pg_write_events(s, events, n, &down);
-	if (rc == 0 || !down || !s->spool)
-		return rc;
-spool:
-	rc = pg_spool_append(s->spool, events, n);
-	if (rc == 0) {
-		s->host->metric_add(s->m_spooled, (double)n);
-		return 0;
-	}
-	return RFX_EIO;
-}
-
 /* ---- reading events ------------------------------------------------------------- */
 
 static int pg_get_event(void *state, const char *id, rfx_event **out)
@@ -391,7 +109,7 @@ static int pg_get_event(void *state, const char *id, rfx_event **out)
 
 	if (!id || !out)
 		return RFX_EINVAL;
-	r = run(s, "get_event", NULL, 1, &id, PGRES_TUPLES_OK, "get_event");
+	r = pg_run(s, "get_event", NULL, 1, &id, PGRES_TUPLES_OK, "get_event");
 	if (!r)
 		return RFX_EIO;
 	rc = PQntuples(r) == 0 ? RFX_ENOENT : row_to_event(s, r, 0, COL__COUNT, out);
@@ -490,7 +208,7 @@ static int pg_query_events(void *state, const rfx_event_query *q, rfx_event ***o
 	if (!evs)
 		goto out;
 	rc = RFX_EIO;
-	r = run(s, NULL, sql, np, params, PGRES_TUPLES_OK, "query_events");
+	r = pg_run(s, NULL, sql, np, params, PGRES_TUPLES_OK, "query_events");
 	if (!r)
 		goto out;
 	size_t rows = (size_t)PQntuples(r);
@@ -519,7 +237,7 @@ out:
 static int pg_count_events(void *state, uint64_t *n)
 {
 	struct store *s = state;
-	PGresult *r = run(s, "count", NULL, 0, NULL, PGRES_TUPLES_OK, "count_events");
+	PGresult *r = pg_run(s, "count", NULL, 0, NULL, PGRES_TUPLES_OK, "count_events");
 
 	if (!r)
 		return RFX_EIO;
@@ -553,7 +271,7 @@ int64_t pg_retention_pass(struct store *s)
 	for (int i = 9; i >= 0; i--, ms >>= 5)
 		cutoff[i] = crockford[ms & 31];
 	snprintf(batch, sizeof batch, "%" PRId64, s->cfg->retention_batch);
-	r = run(s, NULL, sql, 2, params, PGRES_COMMAND_OK, "retention");
+	r = pg_run(s, NULL, sql, 2, params, PGRES_COMMAND_OK, "retention");
 	if (!r)
 		return RFX_EIO;
 	n = strtoll(PQcmdTuples(r), NULL, 10);
@@ -572,7 +290,7 @@ static int pg_kv_get(void *state, const char *ns, const char *key, char **value)
 
 	if (!ns || !key || !value)
 		return RFX_EINVAL;
-	r = run(s, "kv_get", NULL, 2, params, PGRES_TUPLES_OK, "kv_get");
+	r = pg_run(s, "kv_get", NULL, 2, params, PGRES_TUPLES_OK, "kv_get");
 	if (!r)
 		return RFX_EIO;
 	if (PQntuples(r) > 0) {
@@ -591,7 +309,7 @@ static int pg_kv_put(void *state, const char *ns, const char *key, const char *v
 
 	if (!ns || !key || !value)
 		return RFX_EINVAL;
-	r = run(s, "kv_put", NULL, 3, params, PGRES_COMMAND_OK, "kv_put");
+	r = pg_run(s, "kv_put", NULL, 3, params, PGRES_COMMAND_OK, "kv_put");
 	if (!r)
 		return RFX_EIO;
 	PQclear(r);
@@ -607,7 +325,7 @@ static int pg_kv_del(void *state, const char *ns, const char *key)
 
 	if (!ns || !key)
 		return RFX_EINVAL;
-	r = run(s, "kv_del", NULL, 2, params, PGRES_COMMAND_OK, "kv_del");
+	r = pg_run(s, "kv_del", NULL, 2, params, PGRES_COMMAND_OK, "kv_del");
 	if (!r)
 		return RFX_EIO;
 	PQclear(r);
@@ -625,4 +343,8 @@ const rfx_store_ops pg_store_ops = {
 	.kv_put = pg_kv_put,
 	.kv_del = pg_kv_del,
 	.count_events = pg_count_events,
+	.put_batch = pg_put_batch,
+	.outbox_update = pg_outbox_update,
+	.outbox_delete = pg_outbox_delete,
+	.outbox_list = pg_outbox_list,
 };

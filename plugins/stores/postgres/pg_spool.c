@@ -2,7 +2,8 @@
  * plugins/stores/postgres/pg_spool.c - the disk spool of the PostgreSQL
  * store: while the server is unreachable, batches are written to files
  * under <data_dir>/pg_spool/ and a thread writes them through, oldest
- * first, once the server is back.
+ * first, once the server is back. Only batches without outbox entries are
+ * spooled (pg_write.c says why); the files hold events only.
  *
  * One file per batch, named by a sequence number, holding the batch's
  * rows in COPY text format, exactly what the online path sends, so a

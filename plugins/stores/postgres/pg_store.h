@@ -5,8 +5,11 @@
  *
  *   postgres.c   descriptor, options, lifecycle, the connection pool with
  *                reconnect and backoff, schema migrations
- *   pg_events.c  the rfx_store_ops: events (COPY or pipelined prepared
- *                inserts), key-value state, count
+ *   pg_write.c   writing batches: events (COPY or pipelined prepared
+ *                inserts) and their outbox entries in one transaction
+ *   pg_events.c  the reading rfx_store_ops, key-value state, count,
+ *                retention, the operations table
+ *   pg_outbox.c  the outbox: update, delete, list
  *   pg_text.c    row text: labels/attrs as JSON, COPY escaping, UTF-8
  *   pg_spool.c   the disk spool used while the server is unreachable
  *
@@ -96,6 +99,9 @@ struct store {
 	struct spool *spool; /* NULL when the spool is off */
 	rfx_timer *retention_timer;
 	rfx_metric *m_reconnects, *m_spooled, *m_drained, *m_retention_deleted;
+	/* last warning that a batch with deliveries was refused while the
+	 * server is down (pg_write.c, write lock held): at most one per 10 s */
+	int64_t refused_log_ms;
 };
 
 /* ---- postgres.c ---- */
@@ -119,11 +125,21 @@ PG_HIDDEN int64_t pg_mono_ms(void);
 /* ---- pg_events.c ---- */
 
 PG_HIDDEN extern const rfx_store_ops pg_store_ops;
-/* Writes n events in one transaction, bypassing the spool. 0, RFX_EIO
- * (statement failed; *down says whether because the server could not be
- * reached), RFX_ENOMEM, RFX_EINVAL. */
-PG_HIDDEN int pg_write_events(struct store *s, rfx_event *const *events, size_t n,
-			      bool *down);
+/* Runs the prepared statement `name` (or, with name NULL, `sql`) on a
+ * pooled connection and returns its result when its status is `want`;
+ * NULL (logged) otherwise. Retries once on a fresh connection when the
+ * connection broke, so only for reads and idempotent writes. */
+PG_HIDDEN PGresult *pg_run(struct store *s, const char *name, const char *sql, int nparams,
+			   const char *const *vals, ExecStatusType want, const char *what);
+/* Deletes up to `batch` events older than the retention age; returns the
+ * number deleted or a negative code. */
+PG_HIDDEN int64_t pg_retention_pass(struct store *s);
+
+/* ---- pg_write.c ---- */
+
+PG_HIDDEN int pg_put_events(void *state, rfx_event *const *events, size_t n);
+PG_HIDDEN int pg_put_batch(void *state, rfx_event *const *events, size_t n,
+			   rfx_outbox_entry *entries, size_t m);
 /* Writes the batch as COPY text rows of the staging table into b (emptied
  * first). Write lock held. 0 or RFX_ENOMEM. */
 PG_HIDDEN int pg_copy_build(struct store *s, struct sbuf *b, rfx_event *const *events,
@@ -131,9 +147,13 @@ PG_HIDDEN int pg_copy_build(struct store *s, struct sbuf *b, rfx_event *const *e
 /* One transaction: COPY text into the staging table, then into the event
  * tables. 0 or RFX_EIO (logged unless the connection was lost). */
 PG_HIDDEN int pg_copy_write(struct store *s, struct conn *c, const char *text, size_t len);
-/* Deletes up to `batch` events older than the retention age; returns the
- * number deleted or a negative code. */
-PG_HIDDEN int64_t pg_retention_pass(struct store *s);
+
+/* ---- pg_outbox.c ---- */
+
+PG_HIDDEN int pg_outbox_update(void *state, const rfx_outbox_entry *e);
+PG_HIDDEN int pg_outbox_delete(void *state, const uint64_t *ids, size_t n);
+PG_HIDDEN int pg_outbox_list(void *state, const rfx_outbox_query *q, rfx_outbox_entry **out,
+			     size_t *n);
 
 /* ---- pg_text.c ---- */
 

@@ -1,10 +1,12 @@
 /*
  * plugins/stores/postgres/postgres.c - the PostgreSQL store: events, raw
- * payloads and key-value state in one schema of a PostgreSQL database,
- * through libpq. This file owns the descriptor, options, lifecycle, the
- * connection pool (with reconnect and backoff) and the schema migrations;
- * the store operations are in pg_events.c, the row text in pg_text.c, the
- * disk spool in pg_spool.c, the shared state in pg_store.h.
+ * payloads, key-value state and the delivery outbox in one schema of a
+ * PostgreSQL database, through libpq. This file owns the descriptor,
+ * options, lifecycle, the connection pool (with reconnect and backoff),
+ * the schema migrations and the retention timer; writing batches is in
+ * pg_write.c, the other store operations in pg_events.c and pg_outbox.c,
+ * the row text in pg_text.c, the disk spool in pg_spool.c, the shared
+ * state in pg_store.h.
  *
  * Connections: a pool of pool_size identical connections, each with the
  * store's statements prepared and a temporary staging table for COPY.
@@ -83,8 +85,10 @@ static const rfx_option pg_options[] = {
 	 "spooled events survive a crash of reflex but not of the machine.",
 	 offsetof(struct pg_config, spool_sync), NULL},
 	{"retention", RFX_OPT_DURATION, "0", RFX_OPT_RANGE, 0, 3153600000000.0, NULL,
-	 "Delete events (and their raw payloads) whose id is older than this, e.g. "
-	 "\"30d\"; 0 keeps them forever. Runs every minute in small batches.",
+	 "Delete events (and their raw payloads) received longer ago than this (the "
+	 "time in the event id, not the event's own `time`), e.g. \"30d\"; 0 keeps them "
+	 "forever. Runs every minute (every quarter of the retention when that is "
+	 "shorter) in transactions of retention_batch events. Outbox entries are kept.",
 	 offsetof(struct pg_config, retention_ms), NULL},
 	{"retention_batch", RFX_OPT_INT, "5000", RFX_OPT_RANGE, 100, 1000000, NULL,
 	 "Events deleted per retention transaction; passes repeat until nothing is "
@@ -208,6 +212,23 @@ static const char *const migrations[] = {
 	"  last_error text,"
 	"  created_ns bigint NOT NULL,"
 	"  updated_ns bigint NOT NULL);",
+	/* 2: the outbox, deliveries owed to outputs (as in the SQLite store).
+	 * An identity column draws from a sequence, so an id is never given
+	 * out twice, not even after its row is deleted: it is the receivers'
+	 * idempotency key. The seed's `deliveries` table of migration 1 is
+	 * left in place, unused: its shape (status text, no next attempt)
+	 * does not fit, and a migration does not drop what a user may have
+	 * looked at or filled. */
+	"CREATE TABLE outbox ("
+	"  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	"  output text NOT NULL,"
+	"  event_id text NOT NULL,"
+	"  state smallint NOT NULL DEFAULT 0,"
+	"  attempts bigint NOT NULL DEFAULT 0,"
+	"  created_ns bigint NOT NULL,"
+	"  next_ns bigint NOT NULL,"
+	"  last_error text NOT NULL DEFAULT '');"
+	"CREATE INDEX outbox_state ON outbox(state, output, id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -222,6 +243,15 @@ static const struct {
 	 "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
 	 "ON CONFLICT (id) DO NOTHING",
 	 15},
+	{"ob_ins",
+	 "INSERT INTO outbox(output, event_id, state, attempts, created_ns, next_ns, "
+	 "last_error) VALUES($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+	 7},
+	{"ob_upd",
+	 "UPDATE outbox SET state = $2, attempts = $3, next_ns = $4, last_error = $5 "
+	 "WHERE id = $1",
+	 5},
+	{"ob_del", "DELETE FROM outbox WHERE id = ANY($1::bigint[])", 1},
 	{"ins_raw",
 	 "INSERT INTO raw_events(id, received_ns, source, payload) VALUES($1, $2, $3, $4) "
 	 "ON CONFLICT (id) DO NOTHING",
@@ -519,21 +549,33 @@ static void retention_tick(void *arg)
 {
 	struct store *s = arg;
 	int64_t total = 0, n;
+	int passes = 0;
 
 	/* small transactions until a pass finds fewer than a batch; bounded
 	 * per tick so a huge backlog does not hold the timer thread */
-	for (int i = 0; i < 100; i++) {
+	while (passes < 100) {
 		n = pg_retention_pass(s);
 		if (n <= 0)
 			break;
+		passes++;
 		total += n;
 		if (n < s->cfg->retention_batch)
 			break;
 	}
 	if (total > 0) {
 		s->host->metric_add(s->m_retention_deleted, (double)total);
-		s->host->log(s->inst, RFX_LOG_INFO, "retention deleted %" PRId64 " events", total);
+		s->host->log(s->inst, RFX_LOG_INFO,
+			     "retention deleted %" PRId64 " events in %d transactions", total, passes);
 	}
+}
+
+/* Every minute; a retention of a few minutes or less is checked every
+ * quarter of it (at least every second), so it holds to within a quarter. */
+static int64_t retention_interval_ms(int64_t retention_ms)
+{
+	int64_t ms = retention_ms / 4;
+
+	return ms < 1000 ? 1000 : ms > 60000 ? 60000 : ms;
 }
 
 /* ---- lifecycle ---------------------------------------------------------------- */
@@ -545,7 +587,8 @@ static int pg_start(void *state)
 	if (s->spool && pg_spool_start(s->spool) != 0)
 		return RFX_EIO;
 	if (s->cfg->retention_ms > 0) {
-		s->retention_timer = s->host->timer_add(s->inst, 60000, retention_tick, s);
+		s->retention_timer = s->host->timer_add(
+			s->inst, retention_interval_ms(s->cfg->retention_ms), retention_tick, s);
 		if (!s->retention_timer)
 			return RFX_ENOMEM;
 	}
@@ -686,10 +729,11 @@ fail:
 static const rfx_plugin pg_plugin = {
 	RFX_PLUGIN_ABI,
 	.name = "postgres",
-	.version = "1.0.0",
-	.description = "PostgreSQL store: events, raw payloads and state in a schema of a "
-		       "PostgreSQL database (libpq; COPY batches, connection pool, "
-		       "reconnect with backoff, disk spool while the server is down).",
+	.version = "1.1.0",
+	.description = "PostgreSQL store: events, raw payloads, state and the delivery "
+		       "outbox in a schema of a PostgreSQL database (libpq; COPY batches, "
+		       "connection pool, reconnect with backoff, disk spool while the "
+		       "server is down).",
 	.kind = RFX_KIND_STORE,
 	.caps = RFX_CAP_DURABLE_ACK | RFX_CAP_THREADS,
 	.options = pg_options,
