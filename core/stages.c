@@ -45,6 +45,7 @@ struct rfx_stages {
 	struct rfx_inventory *inv;  /* NULL without inventory files */
 	struct rfx_noise *noise;    /* NULL when disabled */
 	rfx_tmpl_miner *miner;      /* NULL when disabled */
+	char run[17];               /* this run's salt for templated fingerprints */
 	const rfx_store_ops *store;
 	void *store_state;
 	rfx_metric *m_suppressed, *m_templated;
@@ -80,6 +81,9 @@ struct rfx_stages *rfx_stages_new(const struct rfx_stages_conf *c, rfx_diag *d)
 			rfx_diag_add(d, NULL, "pipeline.templates: %s", err);
 			goto fail;
 		}
+		char id[RFX_EVENT_ID_LEN + 1];
+		rfx_event_id_new(id);
+		memcpy(s->run, id + RFX_EVENT_ID_LEN - 16, 16); /* the ULID's random part */
 	}
 	s->m_suppressed = rfx_metric_get(RFX_METRIC_COUNTER, "reflex_events_suppressed_total",
 					 "Events stored but not forwarded (duplicate, flapping, "
@@ -140,9 +144,13 @@ int rfx_stages_save(struct rfx_stages *s)
 	return rc != 0 ? RFX_EIO : 0;
 }
 
-/* The fingerprint of a log line or mail from its template: the template
- * hash takes the place of the check. Only events that have none of their
- * own (the source's fingerprint wins). */
+/* The fingerprint of a log line or mail from its template, in place of the
+ * check, for events that have none of their own (the source's wins). The
+ * template's id is stable while the agent runs, though the template text
+ * widens as it learns ("for root" -> "for <*>"), so the id, not the text's
+ * hash, keys the fingerprint. Ids are given in order of first sight and
+ * restart from 1 with the agent: a salt of this run keeps an old run's
+ * fingerprint from meaning a new run's template. */
 static void templated(struct rfx_stages *s, rfx_event *ev)
 {
 	const char *kind = rfx_event_kind(ev), *text;
@@ -163,9 +171,12 @@ static void templated(struct rfx_stages *s, rfx_event *ev)
 	if (rfx_tmpl_add(s->miner, text, len, &m) != 0)
 		return;
 	snprintf(buf, sizeof buf, "%016llx", (unsigned long long)m.hash);
-	rfx_event_label_set(ev, "template", buf);
+	rfx_event_label_set(ev, "template", buf); /* the text's hash when assigned */
+	snprintf(buf, sizeof buf, "%u", m.id);
+	rfx_event_label_set(ev, "template_id", buf);
+	const char *parts[] = {rfx_event_source(ev), rfx_event_host(ev), rfx_event_service(ev), buf,
+			       s->run};
 	uint64_t h = 14695981039346656037ULL;
-	const char *parts[] = {rfx_event_source(ev), rfx_event_host(ev), rfx_event_service(ev), buf};
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
 		for (const char *p = parts[i] ? parts[i] : ""; *p; p++) {
 			h ^= (unsigned char)*p;
