@@ -36,6 +36,7 @@ rfx_event *rfx_event_new(void)
 	}
 	ev->severity = RFX_SEV_INFO;
 	ev->status = RFX_STATUS_FIRING;
+	ev->count = 1;
 	ev->refcnt = 1;
 	return ev;
 }
@@ -530,6 +531,12 @@ struct json_object *rfx_event_to_json(const rfx_event *ev)
 	json_object_object_add(o, "message", str_or_null(ev->str[RFX_F_MESSAGE]));
 	json_object_object_add(o, "fingerprint", str_or_null(ev->str[RFX_F_FINGERPRINT]));
 	json_object_object_add(o, "value", ev->has_value ? json_object_new_double(ev->value) : NULL);
+	if (ev->count > 1) {
+		/* a dedup record: the repeats folded into it */
+		json_object_object_add(o, "count", json_object_new_int64((int64_t)ev->count));
+		rfx_time_format(ev->last_ns, t, sizeof(t));
+		json_object_object_add(o, "last_seen", json_object_new_string(t));
+	}
 	labels = json_object_new_object();
 	for (size_t i = 0; labels && i < ev->nlabels; i++)
 		json_object_object_add(labels, ev->labels[i].key,

@@ -220,6 +220,13 @@ void rfx_stages_process(struct rfx_stages *s, rfx_event **evs, size_t n, bool *f
 			/* out of memory keeps forward: fail open, lose nothing */
 			if (rfx_noise_judge(s->noise, ev, now_ns, &v) == 0)
 				forward[i] = v.forward;
+			/* a repeat nobody hears of is folded into its record's row;
+			 * one that is forwarded (an escalation) keeps a row */
+			if (!forward[i] && (v.flags & RFX_NOISE_DUPLICATE) &&
+			    rfx_event_id_valid(v.first_id) && strcmp(v.first_id, ev->id) != 0) {
+				memcpy(ev->fold_into, v.first_id, sizeof ev->fold_into);
+				ev->count = v.count;
+			}
 			suppressed += !forward[i];
 		}
 	}

@@ -82,6 +82,15 @@ typedef struct rfx_event {
 	struct rfx_label *labels;  /* unique keys, insertion order */
 	struct json_object *attrs; /* never NULL once created */
 	int refcnt;                /* atomic; use ref/unref */
+	/* ABI 1.3 (events are allocated by the core, so these only grow it):
+	 * dedup. A stored record counts the repeats folded into it and when
+	 * the last came (count 1 and last_ns 0: none). An event the noise stage
+	 * folds has fold_into set to the record's id: stores add it to that
+	 * row (count, last_ns, value; the first message stays) instead of a
+	 * row of its own, keeping its raw payload. */
+	uint64_t count;
+	int64_t last_ns;
+	char fold_into[RFX_EVENT_ID_LEN + 1];
 } rfx_event;
 
 #define rfx_event_host(e) ((e)->str[RFX_F_HOST])

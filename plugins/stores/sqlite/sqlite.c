@@ -135,6 +135,9 @@ static const char *const migrations[] = {
 	"  last_error TEXT NOT NULL DEFAULT ''"
 	");"
 	"CREATE INDEX outbox_state ON outbox(state, output, id);",
+	/* 3: dedup records: repeats folded into their first event's row */
+	"ALTER TABLE processed_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE processed_events ADD COLUMN last_ns INTEGER;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -491,6 +494,13 @@ static int open_writer(struct store *s, const struct sqlite_config *cfg, char *e
 	if (rc == 0)
 		rc = prepare(s, s->wdb, "DELETE FROM outbox WHERE id = ?1", &s->ob_del);
 	if (rc == 0)
+		/* max(): a batch tried again must not count its repeats twice */
+		rc = prepare(s, s->wdb,
+			     "UPDATE processed_events SET count = max(count, ?2), "
+			     "last_ns = max(coalesce(last_ns, 0), ?3), value = coalesce(?4, value) "
+			     "WHERE id = ?1",
+			     &s->fold);
+	if (rc == 0)
 		rc = prepare(s, s->wdb, "BEGIN IMMEDIATE", &s->begin);
 	if (rc == 0)
 		rc = prepare(s, s->wdb, "COMMIT", &s->commit);
@@ -552,6 +562,7 @@ static void sqlite_destroy(void *state)
 	sqlite3_finalize(s->ob_ins);
 	sqlite3_finalize(s->ob_upd);
 	sqlite3_finalize(s->ob_del);
+	sqlite3_finalize(s->fold);
 	sqlite3_finalize(s->begin);
 	sqlite3_finalize(s->commit);
 	sqlite3_finalize(s->rollback);

@@ -55,6 +55,8 @@ static int row_to_event(struct store *s, sqlite3_stmt *st, int raw_col, rfx_even
 	ev->occurred_ns = sqlite3_column_int64(st, COL_OCCURRED);
 	ev->received_ns = sqlite3_column_int64(st, COL_RECEIVED);
 	ev->severity = sqlite3_column_int(st, COL_SEVERITY);
+	ev->count = (uint64_t)sqlite3_column_int64(st, COL_COUNT);
+	ev->last_ns = sqlite3_column_int64(st, COL_LAST);
 	ev->status = sqlite3_column_int(st, COL_STATUS);
 	if (sqlite3_column_type(st, COL_VALUE) != SQLITE_NULL) {
 		ev->value = sqlite3_column_double(st, COL_VALUE);
@@ -92,6 +94,27 @@ static int insert_event(struct store *s, const rfx_event *ev, bool *inserted)
 	size_t labels_end;
 	int rc;
 
+	if (ev->fold_into[0]) {
+		/* a repeat: into its record's row; a record not (yet) there
+		 * (older than this database) gets the event as a row after all */
+		st = s->fold;
+		bind_text(st, 1, ev->fold_into);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)ev->count);
+		sqlite3_bind_int64(st, 3, ev->occurred_ns ? ev->occurred_ns : ev->received_ns);
+		if (ev->has_value && isfinite(ev->value))
+			sqlite3_bind_double(st, 4, ev->value);
+		rc = sqlite_step_done(st);
+		sqlite3_clear_bindings(st);
+		if (rc != 0) {
+			sqlite_log_db(s, s->wdb, "fold into processed_events");
+			return RFX_EIO;
+		}
+		*inserted = false;
+		if (sqlite3_changes(s->wdb) > 0)
+			goto raw; /* the sender's bytes are kept all the same */
+		st = s->ins_event;
+	}
+
 	/* labels then attrs in one buffer: both texts must stay put until the
 	 * statement has run, and the buffer is reused for the whole batch */
 	rc = sqlite_json_write(s, b, ev, &labels_end);
@@ -122,7 +145,10 @@ static int insert_event(struct store *s, const rfx_event *ev, bool *inserted)
 		return RFX_EIO;
 	}
 	*inserted = sqlite3_changes(s->wdb) > 0;
-	if (!*inserted || !ev->str[RFX_F_RAW])
+	if (!*inserted)
+		return 0;
+raw:
+	if (!ev->str[RFX_F_RAW])
 		return 0;
 	st = s->ins_raw;
 	bind_text(st, 1, ev->id);

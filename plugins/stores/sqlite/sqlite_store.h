@@ -31,11 +31,11 @@
 #define EVENT_COLUMNS                                                          \
 	"p.id, p.occurred_ns, p.received_ns, p.source, p.kind, p.host, p.service, " \
 	"p.check_name, p.severity, p.status, p.message, p.fingerprint, p.value, "   \
-	"p.labels, p.attrs"
+	"p.labels, p.attrs, p.count, p.last_ns"
 enum {
 	COL_ID, COL_OCCURRED, COL_RECEIVED, COL_SOURCE, COL_KIND, COL_HOST, COL_SERVICE,
 	COL_CHECK, COL_SEVERITY, COL_STATUS, COL_MESSAGE, COL_FINGERPRINT, COL_VALUE,
-	COL_LABELS, COL_ATTRS, COL__COUNT
+	COL_LABELS, COL_ATTRS, COL_COUNT, COL_LAST, COL__COUNT
 };
 
 struct reader {
@@ -61,6 +61,7 @@ struct store {
 	sqlite3 *wdb;
 	sqlite3_stmt *ins_event, *ins_raw, *kv_put, *kv_del;
 	sqlite3_stmt *ob_ins, *ob_upd, *ob_del; /* the outbox (sqlite_outbox.c) */
+	sqlite3_stmt *fold;                     /* a repeat into its dedup record */
 	sqlite3_stmt *begin, *commit, *rollback;
 	struct sbuf jbuf;
 
