@@ -143,7 +143,7 @@ for p in input:webhook output:file output:stdout store:sqlite; do
 	matches "installed ${p#*:} is found in the compiled-in dir" "^${p%:*} +${p#*:} " "$out"
 done
 hasnt "hello is not found without REFLEX_PLUGIN_PATH" " hello " "$out"
-out=$("$REFLEXD" --describe webhook 2>&1) || bad "--describe webhook exits 0"
+out=$("$REFLEXD" --describe input/webhook 2>&1) || bad "--describe input/webhook exits 0"
 has "installed webhook loads from PREFIX's plugin dir" "file: $plugindir/input_webhook.so" "$out"
 
 # ---- the configuration ------------------------------------------------------
