@@ -183,7 +183,7 @@ struct rfx_agent *rfx_agent_start(const struct rfx_conf *conf)
 			goto fail;
 		struct rfx_output_spec spec = {.name = ic->name, .plugin = ic->desc,
 					       .state = a->outputs[i].state, .match = ic->match,
-					       .delivery = &ic->delivery};
+					       .delivery = &ic->delivery, .group = &ic->group};
 		if (rfx_pipeline_add_output(a->pipeline, &spec))
 			goto fail;
 	}

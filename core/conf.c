@@ -109,7 +109,8 @@ static const char *const future_keys[] = {"correlation", "rules", "playbooks", "
 					  "analyzers", NULL};
 
 static const char *const inst_extra_input[] = {"name", "plugin", NULL};
-static const char *const inst_extra_output[] = {"name", "plugin", "match", "delivery", NULL};
+static const char *const inst_extra_output[] = {"name", "plugin", "match", "delivery", "group",
+					       NULL};
 static const char *const inst_extra_store[] = {"plugin", NULL};
 
 static bool is_loopback(const char *listen)
@@ -285,6 +286,19 @@ static void parse_instance(struct rfx_conf *c, struct rfx_inst_conf *ic, rfx_kin
 			rfx_diag_add(d, dn ? dn : node,
 				     "%s: max_backoff must not be shorter than initial_backoff",
 				     dctx);
+		/* grouping into notices, Alertmanager-style */
+		const rfx_node *gn = rfx_node_get(node, "group");
+		snprintf(dctx, sizeof dctx, "%s.group", ic->ctx);
+		if (gn && gn->type != RFX_NODE_MAP && !(gn->type == RFX_NODE_SCALAR && gn->null))
+			rfx_diag_add(d, gn, "%s: expected a mapping, got a %s", dctx,
+				     rfx_node_type_name(gn->type));
+		else
+			rfx_schema_apply(rfx_group_options,
+					 gn && gn->type == RFX_NODE_MAP ? gn : NULL, &ic->group, dctx,
+					 NULL, d);
+		if (ic->group.by.n && ic->desc && !(ic->desc->accepts & RFX_REC_NOTICE))
+			rfx_diag_add(d, gn, "%s: plugin '%s' takes single events, not grouped "
+				     "notices: remove group.by", dctx, ic->desc->name);
 	}
 	const rfx_node *mn = rfx_node_get(node, "match");
 	if (mn) {
@@ -529,6 +543,7 @@ static void inst_free(struct rfx_inst_conf *ic)
 	free(ic->name);
 	free(ic->plugin);
 	rfx_expr_free(ic->match);
+	rfx_schema_free(rfx_group_options, &ic->group);
 }
 
 void rfx_conf_free(struct rfx_conf *c)

@@ -28,13 +28,7 @@
 #include "metrics.h"
 #include "queue.h"
 
-#define POP_MAX 64          /* fresh deliveries taken per wake-up */
-#define HEAP_MAX 100000     /* scheduled retries kept in memory */
-#define KEEP_EVENT_MAX 1000 /* scheduled retries that keep their event in memory */
-#define DONE_MAX 512        /* delivered ids before the outbox is trimmed */
-#define DONE_FLUSH_MS 200
-#define SCAN_PAGE 1000
-#define MS 1000000LL
+#include "delivery_impl.h"
 
 const rfx_option rfx_delivery_options[] = {
 	{"max_attempts", RFX_OPT_INT, "10", RFX_OPT_RANGE, 1, 1000, NULL,
@@ -76,49 +70,6 @@ static const struct rfx_delivery_conf default_conf = {
 	.drain_timeout_ms = 5000,
 };
 
-/* A delivery waiting for its next attempt. */
-struct pend {
-	uint64_t id; /* outbox entry; 0 = in memory only */
-	int64_t next_ns, created_ns;
-	uint32_t attempts;
-	rfx_event *ev; /* NULL: load from the store when due */
-	char event_id[RFX_EVENT_ID_LEN + 1];
-};
-
-enum breaker { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN };
-
-struct rfx_deliverer {
-	struct rfx_output_spec spec;
-	struct rfx_delivery_conf c;
-	const rfx_store_ops *store;
-	void *store_state;
-	bool durable;
-	char label[160];
-
-	rfx_queue *q;
-	pthread_t thread;
-	bool running;
-	atomic_bool stopping;
-	/* Set when an offer did not fit: entries up to overflow_max are
-	 * in the outbox but not here, and a scan brings them in. */
-	atomic_bool overflow;
-	_Atomic uint64_t overflow_max;
-
-	/* the deliverer thread's own */
-	struct pend **heap;
-	size_t nheap, capheap;
-	_Atomic size_t pending; /* nheap, for the gauge */
-	uint64_t done[DONE_MAX];
-	size_t ndone;
-	int64_t done_since_ns;
-	enum breaker breaker;
-	int64_t consecutive_failures;
-	int64_t open_until_ns, cooldown_ms;
-	uint64_t rng;
-
-	rfx_metric *m_out, *m_retried, *m_declined, *m_dead, *m_lost, *m_circuit, *m_opened;
-};
-
 /* ---- small helpers -------------------------------------------------------- */
 
 /* Entries up to id are in the outbox but not in the schedule. */
@@ -131,12 +82,12 @@ static void raise_overflow(struct rfx_deliverer *d, uint64_t id)
 	atomic_store(&d->overflow, true);
 }
 
-static int64_t now_ns(void)
+int64_t now_ns(void)
 {
 	return rfx_now_ns();
 }
 
-static double rnd(struct rfx_deliverer *d)
+double rnd(struct rfx_deliverer *d)
 {
 	/* xorshift64*: jitter needs spread, not secrecy */
 	d->rng ^= d->rng >> 12;
@@ -204,7 +155,7 @@ static struct pend *heap_pop(struct rfx_deliverer *d)
 	return top;
 }
 
-static void pend_free(struct pend *p)
+void pend_free(struct pend *p)
 {
 	if (p->ev)
 		rfx_event_unref(p->ev);
@@ -233,7 +184,7 @@ static void schedule(struct rfx_deliverer *d, struct pend *p)
 	pend_free(p);
 }
 
-static struct pend *pend_new(uint64_t id, const char *event_id, rfx_event *ev,
+struct pend *pend_new(uint64_t id, const char *event_id, rfx_event *ev,
 			     int64_t created_ns, uint32_t attempts, int64_t next_ns)
 {
 	struct pend *p = calloc(1, sizeof(*p));
@@ -271,7 +222,7 @@ static void flush_done(struct rfx_deliverer *d)
 	d->ndone = 0;
 }
 
-static void mark_done(struct rfx_deliverer *d, uint64_t id)
+void mark_done(struct rfx_deliverer *d, uint64_t id)
 {
 	if (!id)
 		return;
@@ -282,7 +233,7 @@ static void mark_done(struct rfx_deliverer *d, uint64_t id)
 		flush_done(d);
 }
 
-static void save(struct rfx_deliverer *d, const struct pend *p, int state, const char *error)
+void save(struct rfx_deliverer *d, const struct pend *p, int state, const char *error)
 {
 	if (!p->id)
 		return;
@@ -356,7 +307,7 @@ static void scan(struct rfx_deliverer *d, uint64_t upto)
 
 /* ---- attempts ------------------------------------------------------------------- */
 
-static void breaker_success(struct rfx_deliverer *d)
+void breaker_success(struct rfx_deliverer *d)
 {
 	d->consecutive_failures = 0;
 	if (d->breaker != BREAKER_CLOSED) {
@@ -368,7 +319,7 @@ static void breaker_success(struct rfx_deliverer *d)
 	}
 }
 
-static void breaker_failure(struct rfx_deliverer *d, const char *error)
+void breaker_failure(struct rfx_deliverer *d, const char *error)
 {
 	d->consecutive_failures++;
 	if (d->c.breaker_failures <= 0)
@@ -391,7 +342,7 @@ static void breaker_failure(struct rfx_deliverer *d, const char *error)
 		(long long)d->cooldown_ms);
 }
 
-static void dead(struct rfx_deliverer *d, struct pend *p, const char *error)
+void dead(struct rfx_deliverer *d, struct pend *p, const char *error)
 {
 	rfx_metric_add(d->m_dead, 1);
 	rfx_log(RFX_LOG_WARNING, d->label,
@@ -475,7 +426,7 @@ static void attempt(struct rfx_deliverer *d, struct pend *p)
 
 /* ---- the thread ----------------------------------------------------------------- */
 
-static bool paused(struct rfx_deliverer *d, int64_t t)
+bool paused(struct rfx_deliverer *d, int64_t t)
 {
 	if (d->breaker != BREAKER_OPEN)
 		return false;
@@ -496,6 +447,8 @@ static int64_t wait_ms(struct rfx_deliverer *d, int64_t t)
 		until = d->heap[0]->next_ns;
 	if (d->ndone && d->done_since_ns + DONE_FLUSH_MS * MS < until)
 		until = d->done_since_ns + DONE_FLUSH_MS * MS;
+	if (d->grouped && d->breaker != BREAKER_OPEN && group_next_ns(d) < until)
+		until = group_next_ns(d);
 	return until <= t ? 0 : (until - t + MS - 1) / MS;
 }
 
@@ -529,6 +482,10 @@ static void take_fresh(struct rfx_deliverer *d, const struct rfx_queue_item *it,
 			return;
 		}
 	}
+	if (d->grouped) {
+		group_add(d, p, t);
+		return;
+	}
 	if (paused(d, t))
 		schedule(d, p);
 	else
@@ -549,6 +506,13 @@ static void *deliverer_main(void *arg)
 			drain_deadline = t + d->c.drain_timeout_ms * MS;
 		if (d->ndone && (d->ndone >= DONE_MAX || t >= d->done_since_ns + DONE_FLUSH_MS * MS))
 			flush_done(d);
+		if (d->grouped && !stopping) {
+			/* entries from the outbox (start, overflow) join their groups */
+			while (d->nheap)
+				group_add(d, heap_pop(d), t);
+			group_flush_due(d, t);
+			atomic_store(&d->pending, group_pending(d));
+		}
 		/* Retries that are due go first, unless the breaker says wait. */
 		if (!stopping && d->nheap && d->heap[0]->next_ns <= t && !paused(d, t)) {
 			attempt(d, heap_pop(d));
@@ -607,6 +571,9 @@ struct rfx_deliverer *rfx_deliverer_new(const struct rfx_output_spec *spec,
 	}
 	d->spec = *spec;
 	d->c = spec->delivery ? *spec->delivery : default_conf;
+	if (spec->group)
+		d->g = *spec->group; /* borrows the list: the config outlives us */
+	d->grouped = d->g.by.n > 0;
 	d->store = store;
 	d->store_state = store_state;
 	d->durable = store && store->size >= sizeof(rfx_store_ops) && store->put_batch &&
@@ -684,6 +651,7 @@ void rfx_deliverer_free(struct rfx_deliverer *d)
 	while (d->nheap)
 		pend_free(heap_pop(d));
 	free(d->heap);
+	group_free_all(d);
 	free(d);
 }
 

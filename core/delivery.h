@@ -38,6 +38,21 @@ struct rfx_delivery_conf {
 
 extern const rfx_option rfx_delivery_options[];
 
+/* The `group:` section of an output: Alertmanager's grouping. With `by`
+ * set, deliveries gather per group and go out as notices (RFX_REC_NOTICE):
+ * a new group waits `wait`, later changes wait until `interval` after the
+ * last notice, a still-firing group is notified again after `repeat`, and
+ * a resolution goes out at once. */
+struct rfx_group_conf {
+	struct rfx_strlist by; /* label names, or host/service/check/source/kind */
+	int64_t wait_ms;
+	int64_t interval_ms;
+	int64_t repeat_ms;
+	int64_t max_events; /* events in one notice */
+};
+
+extern const rfx_option rfx_group_options[];
+
 /* An output as the pipeline sees it. The pipeline does not own the plugin
  * state; the deliverer calls handle() from its own thread. */
 struct rfx_output_spec {
@@ -46,6 +61,7 @@ struct rfx_output_spec {
 	void *state;
 	const rfx_expr *match;                  /* NULL = everything */
 	const struct rfx_delivery_conf *delivery; /* NULL = defaults */
+	const struct rfx_group_conf *group;       /* NULL or no `by` = per event */
 };
 
 struct rfx_deliverer;

@@ -9,6 +9,8 @@
  *   fail             RFX_FAIL (a permanent error)
  *   drop             RFX_DROP (declined)
  * and every attempt, whatever the answer, is appended to `path`.attempts.
+ * A notice (an output with group.by) is recorded as one line with its group
+ * key, sequence, counts and the ids and statuses of its events.
  * Built for `make check` only, never installed.
  */
 #include <stdio.h>
@@ -56,17 +58,34 @@ static rfx_result flaky_handle(void *state, const rfx_record *rec)
 {
 	struct flaky *s = state;
 	rfx_delivery *d = rec->delivery;
-	char ctl[128], line[512];
+	char ctl[128], line[4096];
 	rfx_result r = RFX_OK;
 
-	if (rec->type != RFX_REC_EVENT)
-		return RFX_DROP;
 	read_control(s->cfg->control, ctl, sizeof ctl);
-	snprintf(line, sizeof line,
-		 "{\"event\":\"%s\",\"host\":\"%s\",\"attempt\":%u,\"delivery\":%llu,"
-		 "\"answer\":\"%s\"}",
-		 rec->u.event->id, rfx_event_host(rec->u.event) ? rfx_event_host(rec->u.event) : "",
-		 d ? d->attempt : 0, d ? (unsigned long long)d->id : 0ULL, ctl);
+	if (rec->type == RFX_REC_NOTICE) {
+		const rfx_notice *n = rec->u.notice;
+		size_t o = (size_t)snprintf(line, sizeof line,
+					    "{\"group\":\"%s\",\"sequence\":%llu,\"nfiring\":%zu,"
+					    "\"attempt\":%u,\"answer\":\"%s\",\"events\":[",
+					    n->group_key, (unsigned long long)n->sequence, n->nfiring,
+					    d ? d->attempt : 0, ctl);
+		for (size_t i = 0; i < n->nevents && o < sizeof line; i++)
+			o += (size_t)snprintf(line + o, sizeof line - o, "%s{\"host\":\"%s\",\"status\":\"%s\"}",
+					      i ? "," : "", rfx_event_host(n->events[i]),
+					      n->events[i]->status == RFX_STATUS_RESOLVED ? "resolved"
+											 : "firing");
+		if (o < sizeof line)
+			snprintf(line + o, sizeof line - o, "]}");
+	} else if (rec->type == RFX_REC_EVENT) {
+		snprintf(line, sizeof line,
+			 "{\"event\":\"%s\",\"host\":\"%s\",\"attempt\":%u,\"delivery\":%llu,"
+			 "\"answer\":\"%s\"}",
+			 rec->u.event->id,
+			 rfx_event_host(rec->u.event) ? rfx_event_host(rec->u.event) : "",
+			 d ? d->attempt : 0, d ? (unsigned long long)d->id : 0ULL, ctl);
+	} else {
+		return RFX_DROP;
+	}
 	append(s->cfg->path, ".attempts", line);
 	if (strncmp(ctl, "retry-after ", 12) == 0) {
 		r = RFX_RETRY;
@@ -125,7 +144,7 @@ static const rfx_plugin flaky_plugin = {
 	.version = "test",
 	.description = "test output answering what a control file says",
 	.kind = RFX_KIND_OUTPUT,
-	.accepts = RFX_REC_EVENT,
+	.accepts = RFX_REC_EVENT | RFX_REC_NOTICE,
 	.options = flaky_options,
 	.config_size = sizeof(struct flaky_config),
 	.init = flaky_init,
