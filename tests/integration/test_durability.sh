@@ -43,7 +43,9 @@ check "the senders got acknowledgements before the kill ($acked events)" test "$
 
 start_reflexd "$TMP/reflex.yaml" || exit 1
 check "the store has no duplicate ids" test -z "$(sqlite3 "$TMP/var/reflex.db" 'select id from processed_events group by id having count(*) > 1')"
-sqlite3 "$TMP/var/reflex.db" 'select id from processed_events' | sort >"$TMP/stored"
+# a repeat folded into its record by dedup is kept as its raw row
+sqlite3 "$TMP/var/reflex.db" 'select id from processed_events union select id from raw_events' |
+	sort >"$TMP/stored"
 missing=$(comm -23 "$TMP/acked" "$TMP/stored" | wc -l)
 eq "every acknowledged event survived kill -9" 0 "$missing"
 id=$(head -1 "$TMP/acked")

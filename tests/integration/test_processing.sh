@@ -97,6 +97,7 @@ check "dedup: ... and its last_seen" test "$(echo "$E" | jq -r .last_seen)" != n
 eq "dedup: ... and its value" 91 "$(echo "$E" | jq -r .value)"
 eq "dedup: ... keeping the first message" "90%" "$(echo "$E" | jq -r .message)"
 eq "dedup: no row of its own" "$before" "$(curl -s "$URL/healthz" | jq .events)"
+eq "dedup: its id resolves to the record it was folded into" "$FIRST" "$(event "$R" | jq -r .id)"
 eq "dedup: its raw payload is kept" 1 \
 	"$(sqlite3 "$TMP/var/reflex.db" "SELECT count(*) FROM raw_events WHERE id = '$R'")"
 sleep 0.5

@@ -22,7 +22,9 @@ agent:
   api:
     listen: 127.0.0.1:$PORT
 store: { plugin: sqlite, path: reflex.db }
+# transport is under test: every line must be a row, no dedup
 pipeline:
+  noise: { enabled: false }
   queue_size: 64
   block_timeout: 50ms
   batch_size: 16

@@ -21,6 +21,8 @@ agent:
     tokens:
       - { token: $OPER, role: operator }
 store: { plugin: sqlite, path: reflex.db }
+# the decoders are under test, with like events counted: no dedup
+pipeline: { noise: { enabled: false } }
 inputs:
   - { name: ng, plugin: webhook, path: /hook/nagios, format: nagios }
   - name: ngs
@@ -335,6 +337,8 @@ agent:
   data_dir: $TMP/var-bad
   api: { listen: 127.0.0.1:$PORT }
 store: { plugin: sqlite, path: reflex.db }
+# the decoders are under test, with like events counted: no dedup
+pipeline: { noise: { enabled: false } }
 inputs:
   - { name: h, plugin: webhook, path: /hook/x, auth: $2 }
 YAML
@@ -350,6 +354,8 @@ refuse "hmac without secret" "{ type: hmac }" "auth: type hmac needs 'secret'"
 cat >"$TMP/bad.yaml" <<YAML
 agent: { name: it-bad-map, data_dir: $TMP/var-bad, api: { listen: 127.0.0.1:$PORT } }
 store: { plugin: sqlite, path: reflex.db }
+# the decoders are under test, with like events counted: no dedup
+pipeline: { noise: { enabled: false } }
 inputs:
   - { name: h, plugin: webhook, path: /hook/x, mapping: { hots: /a } }
 YAML
@@ -359,6 +365,8 @@ contains "unknown mapping field is named" "mapping.hots: unknown event field" "$
 cat >"$TMP/bad.yaml" <<YAML
 agent: { name: it-bad-map, data_dir: $TMP/var-bad, api: { listen: 127.0.0.1:$PORT } }
 store: { plugin: sqlite, path: reflex.db }
+# the decoders are under test, with like events counted: no dedup
+pipeline: { noise: { enabled: false } }
 inputs:
   - { name: h, plugin: webhook, path: /hook/x, format: nagios, severity_map: { UNKNOWN: bad } }
 YAML

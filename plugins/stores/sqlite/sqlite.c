@@ -135,9 +135,11 @@ static const char *const migrations[] = {
 	"  last_error TEXT NOT NULL DEFAULT ''"
 	");"
 	"CREATE INDEX outbox_state ON outbox(state, output, id);",
-	/* 3: dedup records: repeats folded into their first event's row */
+	/* 3: dedup records: repeats folded into their first event's row; a
+	 * repeat keeps its raw row, which says where it went */
 	"ALTER TABLE processed_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;"
-	"ALTER TABLE processed_events ADD COLUMN last_ns INTEGER;",
+	"ALTER TABLE processed_events ADD COLUMN last_ns INTEGER;"
+	"ALTER TABLE raw_events ADD COLUMN folded_into TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -471,8 +473,8 @@ static int open_writer(struct store *s, const struct sqlite_config *cfg, char *e
 		     &s->ins_event);
 	if (rc == 0)
 		rc = prepare(s, s->wdb,
-			     "INSERT OR IGNORE INTO raw_events(id, received_ns, source, payload) "
-			     "VALUES(?1, ?2, ?3, ?4)",
+			     "INSERT OR IGNORE INTO raw_events(id, received_ns, source, payload, "
+			     "folded_into) VALUES(?1, ?2, ?3, ?4, ?5)",
 			     &s->ins_raw);
 	if (rc == 0)
 		rc = prepare(s, s->wdb,
@@ -525,7 +527,8 @@ static int open_reader(struct store *s, struct reader *r, const struct sqlite_co
 	if (rc == 0)
 		rc = prepare(s, r->db,
 			     "SELECT " EVENT_COLUMNS ", r.payload FROM processed_events p "
-			     "LEFT JOIN raw_events r ON r.id = p.id WHERE p.id = ?1",
+			     "LEFT JOIN raw_events r ON r.id = p.id WHERE p.id = coalesce("
+			     "(SELECT folded_into FROM raw_events WHERE id = ?1), ?1)",
 			     &r->get);
 	if (rc == 0)
 		rc = prepare(s, r->db, "SELECT value FROM kv WHERE ns = ?1 AND key = ?2",

@@ -4,6 +4,7 @@
  * event count. Writes go through the writer connection under writer_lock,
  * reads through a connection taken from the reader pool (see sqlite.c).
  */
+#include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,15 +148,25 @@ static int insert_event(struct store *s, const rfx_event *ev, bool *inserted)
 	*inserted = sqlite3_changes(s->wdb) > 0;
 	if (!*inserted)
 		return 0;
-raw:
-	if (!ev->str[RFX_F_RAW])
+raw:;
+	/* A folded repeat always leaves a raw row (its payload, or the event
+	 * itself as JSON): that row is how its acknowledged id is found. */
+	struct json_object *j = NULL;
+	const char *payload = ev->str[RFX_F_RAW];
+	if (!payload && ev->fold_into[0] && (j = s->host->event_to_json(ev)))
+		payload = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+	if (!payload) {
+		json_object_put(j);
 		return 0;
+	}
 	st = s->ins_raw;
 	bind_text(st, 1, ev->id);
 	sqlite3_bind_int64(st, 2, ev->received_ns);
 	bind_text(st, 3, ev->str[RFX_F_SOURCE]);
-	bind_text(st, 4, ev->str[RFX_F_RAW]);
+	bind_text(st, 4, payload);
+	bind_text(st, 5, *inserted ? NULL : ev->fold_into);
 	rc = sqlite_step_done(st);
+	json_object_put(j);
 	sqlite3_clear_bindings(st);
 	if (rc != 0) {
 		sqlite_log_db(s, s->wdb, "insert into raw_events");
