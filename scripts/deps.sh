@@ -12,7 +12,7 @@ PKGS="build-essential autoconf automake libtool pkg-config curl
       libyaml-dev libjson-c-dev libcurl4-gnutls-dev libmicrohttpd-dev
       libsqlite3-dev libpcre2-dev libcunit1-dev libsnmp-dev libetpan-dev libgnutls28-dev libpq-dev"
 TEST_PKGS="sqlite3 jq tzdata openssl bsdutils clang prometheus-alertmanager nodejs
-           snmp dovecot-imapd dovecot-pop3d postgresql python3"
+           snmp dovecot-imapd dovecot-pop3d postgresql python3 python3-aiosmtpd nagios4-core"
 [ "${1:-}" = "--test" ] && PKGS="$PKGS $TEST_PKGS"
 missing=""
 for p in $PKGS; do
