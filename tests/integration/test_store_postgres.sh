@@ -72,8 +72,15 @@ if [ -x "$TEST_STORE" ]; then
 	grep -E "^ +(suites|tests|asserts) " "$TMP/test_store.log"
 	[ $rc -ne 0 ] && grep -B2 -A3 "FAILED\|failed" "$TMP/test_store.log" | head -40
 	eq "the store contract suite passes against PostgreSQL" 0 "$rc"
-	eq "migrations are recorded: schema version 2, each applied once" "2|2" \
+	eq "migrations are recorded: schema version 3, each applied once" "3|3" \
 		"$($PSQL -c 'select max(version), count(*) from t14_reopen.schema_migrations')"
+	# the suite cannot see raw_events through the store operations
+	FOLD=$($PSQL -c "select nspname from pg_namespace where nspname like 't%\_fold\_batch'")
+	eq "a folded batch keeps every raw payload: one row, three raw rows, two folded ($FOLD)" "1|3|2" \
+		"$($PSQL -c "select (select count(*) from $FOLD.processed_events), (select count(*) from $FOLD.raw_events), (select count(folded_into) from $FOLD.raw_events)")"
+	FOLD=$($PSQL -c "select nspname from pg_namespace where nspname like 't%\_fold\_read'")
+	eq "a repeat without a payload keeps the event as JSON in raw_events ($FOLD)" "1|t" \
+		"$($PSQL -c "select count(*), bool_and(payload::jsonb ? 'host') from $FOLD.raw_events where folded_into is not null")"
 else
 	bad "no test_store binary at $TEST_STORE"
 fi
@@ -110,6 +117,20 @@ eq "the raw payload is in raw_events" 1 \
 r=$(get "/api/v1/events/$id")
 eq "the API reads the event back from PostgreSQL" 200 "${r%% *}"
 contains "the API's copy has the label" '"team"' "$r"
+# repeats (same host and check) are folded into the first event's row
+r=$(post /api/v1/events/webhook '[{"host":"e2e-rep","check":"c","message":"first","value":1},{"host":"e2e-rep","check":"c","message":"second","value":2},{"host":"e2e-rep","check":"c","message":"third"}]')
+eq "three repeats are acknowledged" 202 "${r%% *}"
+ids=$(echo "${r#* }" | jq -r '.ids | join(",")')
+first=${ids%%,*}
+eq "they are one row: count 3, the first message, the last value" "$first|3|first|2" \
+	"$($PSQL -c "select id, count, message, value from e2e.processed_events where host = 'e2e-rep'")"
+eq "with the raw payload of each" 3 \
+	"$($PSQL -c "select count(*) from e2e.raw_events where id in ('${ids//,/\',\'}')")"
+r=$(get "/api/v1/events/$first")
+eq "the API shows the count" 3 "$(echo "${r#* }" | jq -r .count)"
+check "and when the last repeat came" test "$(echo "${r#* }" | jq -r .last_seen)" != null
+r=$(get "/api/v1/events/${ids##*,}")
+eq "a repeat's own id reads as its record" "$first 3" "$(echo "${r#* }" | jq -r '"\(.id) \(.count)"')"
 eq "schema e2e has the seed's tables and the outbox" 13 \
 	"$($PSQL -c "select count(*) from information_schema.tables where table_schema = 'e2e' and table_type = 'BASE TABLE'")"
 check "SIGTERM stops cleanly" stop_reflexd
@@ -152,15 +173,20 @@ check "senders got acknowledgements across the outage ($acked events)" test "$ac
 spooled=$(curl -s "$URL/metrics" | awk '/^reflex_store_postgres_spooled_events[{ ]/ {print int($NF)}')
 check "batches were spooled while PostgreSQL was down (${spooled:-no metric} events)" \
 	test "${spooled:-0}" -gt 0
-# the drainer writes the spool through: wait until every acked id is there
+# the drainer writes the spool through: wait until every acked id is there,
+# as a row or as a repeat folded into one (its raw payload has its id)
 for i in $(seq 1 100); do
-	$PSQL -c "select id from fault.processed_events" 2>/dev/null | sort >"$TMP/stored"
+	$PSQL -c "select id from fault.processed_events union select id from fault.raw_events" \
+		2>/dev/null | sort >"$TMP/stored"
 	[ -z "$(comm -23 "$TMP/acked" "$TMP/stored")" ] && break
 	sleep 0.2
 done
 eq "every acknowledged event is in PostgreSQL" 0 "$(comm -23 "$TMP/acked" "$TMP/stored" | wc -l)"
 eq "no event is stored twice" "" \
 	"$($PSQL -c 'select id from fault.processed_events group by id having count(*) > 1')"
+# each post is two events of one host and check: the second is a repeat
+check "repeats were folded, not stored as rows ($($PSQL -c 'select count(*) from fault.processed_events where count = 2') rows with count 2)" \
+	test "$($PSQL -c 'select count(*) from fault.processed_events where count = 2')" -gt 0
 spooldir=$(find "$TMP/var" -type d -name pg_spool | head -1)
 check "the spool directory exists ($spooldir)" test -n "$spooldir"
 eq "the spool directory is empty again" 0 "$(ls "$spooldir" 2>/dev/null | grep -c copy)"
@@ -310,17 +336,21 @@ inputs:
   - { name: hook, plugin: webhook }
 YAML
 start_reflexd "$TMP/reflex.yaml" || exit 1
-# 250 events, received now: old once 4 s have passed
-body=$(for i in $(seq 1 250); do printf '{"host":"old","check":"c%d"},' "$i"; done)
+# 250 events, received now: old once 4 s have passed; and 5 repeats, whose
+# raw payloads have no row of their own
+body=$(for i in $(seq 1 250) 1 2 3 4 5; do printf '{"host":"old","check":"c%d"},' "$i"; done)
 r=$(post /api/v1/events/webhook "[${body%,}]")
 eq "250 events to age" 202 "${r%% *}"
+eq "(their repeats are folded: 250 rows, 255 raw payloads)" "250|255" \
+	"$($PSQL -c "select (select count(*) from ret.processed_events), (select count(*) from ret.raw_events)")"
 sleep 3
 # received later; two of them say they happened years ago
 r=$(post /api/v1/events/webhook '[{"host":"new","check":"a","time":"2010-01-01T00:00:00Z"},{"host":"new","check":"b","time":"1999-12-31T23:59:59Z"},{"host":"new","check":"c"}]')
 eq "3 recent events (two with an old time)" 202 "${r%% *}"
 ret_count() { $PSQL -c "select count(*) from ret.processed_events where host = '$1'"; }
 check "the old events are deleted" wait_for 10 sh -c "[ \"\$($PSQL -c \"select count(*) from ret.processed_events where host = 'old'\")\" = 0 ]"
-eq "and their raw payloads" 0 "$($PSQL -c "select count(*) from ret.raw_events r where not exists (select 1 from ret.processed_events p where p.id = r.id)")"
+# (a repeat's id is its own, a little younger than its record's: a tick later)
+check "and their raw payloads, those of folded repeats too" wait_for 5 sh -c "[ \"\$($PSQL -c \"select count(*) from ret.raw_events r where not exists (select 1 from ret.processed_events p where p.id = r.id)\")\" = 0 ]"
 eq "the recent ones are kept, whatever their time" 3 "$(ret_count new)"
 # "retention deleted N events in K transactions", per timer tick
 gone=$(sed -n 's/.*retention deleted \([0-9]*\) events in \([0-9]*\) transactions.*/\1 \2/p' \

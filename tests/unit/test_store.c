@@ -1151,6 +1151,290 @@ static void test_store_data_survives_reopen(void)
 	store_close(&f);
 }
 
+/* ---- dedup folding (ABI 1.3) ------------------------------------------------------ */
+
+static int load_sqlite(void);
+static int sql_on(const struct fixture *f, const char *sql, char *out);
+
+/* A repeat of `first` that the noise stage folded into it: its own id, raw
+ * payload (raw may be NULL) and message, the record's count so far (this
+ * one included). */
+static rfx_event *mk_repeat(const rfx_event *first, uint64_t count, int64_t occurred_ns,
+			    const char *raw)
+{
+	rfx_event *e = mk_event(rfx_event_host(first), rfx_event_check(first), first->severity);
+
+	memcpy(e->fold_into, first->id, sizeof e->fold_into);
+	e->count = count;
+	e->occurred_ns = occurred_ns;
+	rfx_event_set(e, RFX_F_MESSAGE, "a repeat's message");
+	if (raw)
+		rfx_event_set(e, RFX_F_RAW, raw);
+	return e;
+}
+
+/* Raw rows of the test's SQLite file ("" for other stores, which the
+ * PostgreSQL integration test checks with psql). */
+static void raw_rows(const struct fixture *f, char *out)
+{
+	out[0] = '\0';
+	if (strcmp(desc->name, "sqlite") != 0)
+		return;
+	CU_ASSERT_FATAL(load_sqlite() == 0);
+	CU_ASSERT_EQUAL(sql_on(f, "SELECT count(*) FROM raw_events", out), 0);
+}
+
+/* The first event and two repeats in one batch: one row, counting 3. */
+static void test_store_fold_adds_repeats_to_the_first_events_row(void)
+{
+	struct fixture f;
+	rfx_event *evs[3], *got = NULL;
+	char first[RFX_EVENT_ID_LEN + 1], rep[RFX_EVENT_ID_LEN + 1], out[64];
+	uint64_t n = 0;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "fold_batch") == 0);
+	evs[0] = mk_event("fold", "disk", RFX_SEV_ERROR);
+	evs[0]->occurred_ns = 1000 * SEC;
+	evs[0]->value = 91;
+	evs[0]->has_value = true;
+	rfx_event_set(evs[0], RFX_F_MESSAGE, "disk 91% full");
+	rfx_event_set(evs[0], RFX_F_RAW, "raw 0");
+	evs[1] = mk_repeat(evs[0], 2, 1020 * SEC, "raw 1");
+	evs[1]->value = 95;
+	evs[1]->has_value = true;
+	/* the last repeat has no value (the last one stays) and an earlier
+	 * time (last_ns only grows) */
+	evs[2] = mk_repeat(evs[0], 3, 1010 * SEC, "raw 2");
+	memcpy(first, evs[0]->id, sizeof first);
+	memcpy(rep, evs[1]->id, sizeof rep);
+	CU_ASSERT_EQUAL_FATAL(put_and_unref(&f, evs, 3), 0);
+
+	CU_ASSERT_EQUAL(ops->count_events(f.state, &n), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL_FATAL(ops->get_event(f.state, first, &got), 0);
+	CU_ASSERT_EQUAL(got->count, 3);
+	CU_ASSERT_EQUAL(got->last_ns, 1020 * SEC);
+	CU_ASSERT_EQUAL(got->occurred_ns, 1000 * SEC);
+	CU_ASSERT(got->has_value);
+	CU_ASSERT_DOUBLE_EQUAL(got->value, 95, 0.0);
+	CU_ASSERT(streq(rfx_event_message(got), "disk 91% full"));
+	CU_ASSERT(streq(got->str[RFX_F_RAW], "raw 0"));
+	rfx_event_unref(got);
+	got = NULL;
+	/* a repeat has no row of its own, but its payload is kept, and its
+	 * id (acknowledged to its sender) reads as its record */
+	CU_ASSERT_EQUAL_FATAL(ops->get_event(f.state, rep, &got), 0);
+	CU_ASSERT_STRING_EQUAL(got->id, first);
+	CU_ASSERT_EQUAL(got->count, 3);
+	CU_ASSERT(streq(got->str[RFX_F_RAW], "raw 0"));
+	rfx_event_unref(got);
+	raw_rows(&f, out);
+	if (strcmp(desc->name, "sqlite") == 0)
+		CU_ASSERT_STRING_EQUAL(out, "3");
+	store_close(&f);
+}
+
+/* The same batch put again (the pipeline retries a batch whose write it
+ * could not confirm) counts nothing twice; a later repeat counts on. */
+static void test_store_fold_of_a_retried_batch_counts_once(void)
+{
+	struct fixture f;
+	rfx_event *evs[3], *later, *got = NULL;
+	char out[64];
+	uint64_t n = 0;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "fold_retry") == 0);
+	evs[0] = mk_event("fold", "load", RFX_SEV_WARNING);
+	rfx_event_set(evs[0], RFX_F_RAW, "raw 0");
+	evs[1] = mk_repeat(evs[0], 2, 2000 * SEC, "raw 1");
+	evs[2] = mk_repeat(evs[0], 3, 2001 * SEC, "raw 2");
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(ops->put_events(f.state, evs, 3), 0);
+	CU_ASSERT_EQUAL(ops->count_events(f.state, &n), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL_FATAL(ops->get_event(f.state, evs[0]->id, &got), 0);
+	CU_ASSERT_EQUAL(got->count, 3);
+	CU_ASSERT_EQUAL(got->last_ns, 2001 * SEC);
+	rfx_event_unref(got);
+	got = NULL;
+	raw_rows(&f, out);
+	if (strcmp(desc->name, "sqlite") == 0)
+		CU_ASSERT_STRING_EQUAL(out, "3");
+
+	/* the repeats alone again, then a new one in its own batch */
+	CU_ASSERT_EQUAL(ops->put_events(f.state, evs + 1, 2), 0);
+	later = mk_repeat(evs[0], 4, 2002 * SEC, "raw 3");
+	CU_ASSERT_EQUAL(put_and_unref(&f, &later, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(ops->get_event(f.state, evs[0]->id, &got), 0);
+	CU_ASSERT_EQUAL(got->count, 4);
+	CU_ASSERT_EQUAL(got->last_ns, 2002 * SEC);
+	rfx_event_unref(got);
+	unref_all(evs, 3);
+	store_close(&f);
+}
+
+/* A record whose first event is not in the store (older than it) cannot
+ * take the repeat: the repeat is stored as an event of its own. */
+static void test_store_fold_into_an_unknown_id_stores_a_row(void)
+{
+	struct fixture f;
+	rfx_event *ev, *got = NULL;
+	char id[RFX_EVENT_ID_LEN + 1];
+	uint64_t n = 0;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "fold_unknown") == 0);
+	ev = mk_event("fold", "gone", RFX_SEV_ERROR);
+	rfx_event_id_new(ev->fold_into); /* never stored */
+	ev->count = 5;
+	ev->occurred_ns = 3000 * SEC;
+	rfx_event_set(ev, RFX_F_MESSAGE, "the repeat");
+	rfx_event_set(ev, RFX_F_RAW, "raw");
+	memcpy(id, ev->id, sizeof id);
+	CU_ASSERT_EQUAL(put_and_unref(&f, &ev, 1), 0);
+	CU_ASSERT_EQUAL(ops->count_events(f.state, &n), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL_FATAL(ops->get_event(f.state, id, &got), 0);
+	CU_ASSERT(streq(rfx_event_message(got), "the repeat"));
+	CU_ASSERT(streq(got->str[RFX_F_RAW], "raw"));
+	CU_ASSERT_EQUAL(got->occurred_ns, 3000 * SEC);
+	CU_ASSERT_EQUAL(got->count, 1); /* a row of its own: no repeats yet */
+	CU_ASSERT_EQUAL(got->last_ns, 0);
+	rfx_event_unref(got);
+	store_close(&f);
+}
+
+/* get_event and query_events give count and last_ns; an event without
+ * repeats reads as count 1, last_ns 0. A repeat without a raw payload is
+ * found by its id all the same. */
+static void test_store_reads_give_count_and_last_seen(void)
+{
+	struct fixture f;
+	rfx_event *evs[3], **out = NULL, *got = NULL;
+	rfx_event_query q = q_any();
+	char cursor[RFX_EVENT_ID_LEN + 1], raw[64];
+	size_t n = 0;
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "fold_read") == 0);
+	evs[0] = mk_event("fold-read", "a", RFX_SEV_ERROR);
+	evs[1] = mk_event("fold-read", "b", RFX_SEV_ERROR);
+	/* no occurred time: the repeat's receipt is its time */
+	evs[2] = mk_repeat(evs[0], 2, 0, NULL);
+	evs[2]->received_ns = 4000 * SEC;
+	CU_ASSERT_EQUAL_FATAL(ops->put_events(f.state, evs, 3), 0);
+
+	q.host = "fold-read";
+	CU_ASSERT_EQUAL_FATAL(ops->query_events(f.state, &q, &out, &n, cursor), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	/* newest first */
+	CU_ASSERT_STRING_EQUAL(out[0]->id, evs[1]->id);
+	CU_ASSERT_EQUAL(out[0]->count, 1);
+	CU_ASSERT_EQUAL(out[0]->last_ns, 0);
+	CU_ASSERT_STRING_EQUAL(out[1]->id, evs[0]->id);
+	CU_ASSERT_EQUAL(out[1]->count, 2);
+	CU_ASSERT_EQUAL(out[1]->last_ns, 4000 * SEC);
+	unref_all(out, n);
+	free(out);
+	CU_ASSERT_EQUAL_FATAL(ops->get_event(f.state, evs[1]->id, &got), 0);
+	CU_ASSERT_EQUAL(got->count, 1);
+	CU_ASSERT_EQUAL(got->last_ns, 0);
+	rfx_event_unref(got);
+	got = NULL;
+	CU_ASSERT_EQUAL_FATAL(ops->get_event(f.state, evs[2]->id, &got), 0);
+	CU_ASSERT_STRING_EQUAL(got->id, evs[0]->id);
+	CU_ASSERT_EQUAL(got->count, 2);
+	CU_ASSERT_PTR_NULL(got->str[RFX_F_RAW]); /* the record's: it had none */
+	rfx_event_unref(got);
+	/* the repeat's raw row holds the event as JSON */
+	raw_rows(&f, raw);
+	if (strcmp(desc->name, "sqlite") == 0)
+		CU_ASSERT_STRING_EQUAL(raw, "1");
+	unref_all(evs, 3);
+	store_close(&f);
+}
+
+/* A batch as large as the pipeline's (the PostgreSQL store's COPY path)
+ * with records stored before, records opened in the batch, and a repeat
+ * of an unknown record; put twice. */
+static void test_store_fold_in_a_large_batch(void)
+{
+	enum { OLD = 5, NEW = 10, REP = 70, N = NEW + REP + 1 };
+	struct fixture f;
+	rfx_event *old[OLD], *evs[N], *rec[OLD + NEW], *got = NULL;
+	uint64_t cnt[OLD + NEW], n = 0;
+	int64_t last[OLD + NEW];
+	int lastval[OLD + NEW];
+
+	CU_ASSERT_FATAL(store_open_fresh(&f, "fold_large") == 0);
+	for (int i = 0; i < OLD; i++) {
+		old[i] = mk_event("old", "c", RFX_SEV_ERROR);
+		rfx_event_set(old[i], RFX_F_MESSAGE, "first");
+		old[i]->value = -1;
+		old[i]->has_value = true;
+		rec[i] = old[i];
+	}
+	CU_ASSERT_EQUAL_FATAL(ops->put_events(f.state, old, OLD), 0);
+	for (int i = 0; i < NEW; i++) {
+		evs[i] = mk_event("new", "c", RFX_SEV_ERROR);
+		rfx_event_set(evs[i], RFX_F_MESSAGE, "first");
+		evs[i]->value = -1;
+		evs[i]->has_value = true;
+		rec[OLD + i] = evs[i];
+	}
+	for (int r = 0; r < OLD + NEW; r++) {
+		cnt[r] = 1;
+		last[r] = 0;
+		lastval[r] = -1;
+	}
+	for (int k = 0; k < REP; k++) {
+		int r = k % (OLD + NEW);
+		/* times rise and fall; every third repeat has no value */
+		int64_t t = (5000 + (k * 7) % 13) * SEC;
+		evs[NEW + k] = mk_repeat(rec[r], ++cnt[r], t, "raw");
+		if (t > last[r])
+			last[r] = t;
+		if (k % 3 != 0) {
+			evs[NEW + k]->value = k;
+			evs[NEW + k]->has_value = true;
+			lastval[r] = k;
+		}
+	}
+	evs[N - 1] = mk_repeat(old[0], 9, 6000 * SEC, "raw");
+	rfx_event_id_new(evs[N - 1]->fold_into);
+
+	/* with a delivery for a record's first event (the path with outbox
+	 * entries), then again without */
+	rfx_outbox_entry en = mk_entry("a", evs[0]);
+	CU_ASSERT_EQUAL(ops->put_batch(f.state, evs, N, &en, 1), 0);
+	CU_ASSERT(en.id > 0 && en.id != 12345);
+	CU_ASSERT_EQUAL(ops->put_events(f.state, evs, N), 0);
+	CU_ASSERT_EQUAL(ops->count_events(f.state, &n), 0);
+	CU_ASSERT_EQUAL(n, OLD + NEW + 1);
+	for (int r = 0; r < OLD + NEW; r++) {
+		CU_ASSERT_EQUAL_FATAL(ops->get_event(f.state, rec[r]->id, &got), 0);
+		CU_ASSERT_EQUAL(got->count, cnt[r]);
+		CU_ASSERT_EQUAL(got->last_ns, last[r]);
+		CU_ASSERT_DOUBLE_EQUAL(got->value, lastval[r], 0.0);
+		CU_ASSERT(streq(rfx_event_message(got), "first"));
+		rfx_event_unref(got);
+		got = NULL;
+	}
+	/* a repeat's id reads as its record */
+	for (int k = 0; k < REP; k += 7) {
+		CU_ASSERT_EQUAL_FATAL(ops->get_event(f.state, evs[NEW + k]->id, &got), 0);
+		CU_ASSERT_STRING_EQUAL(got->id, rec[k % (OLD + NEW)]->id);
+		rfx_event_unref(got);
+		got = NULL;
+	}
+	/* the repeat of an unknown record is a row of its own */
+	CU_ASSERT_EQUAL_FATAL(ops->get_event(f.state, evs[N - 1]->id, &got), 0);
+	CU_ASSERT_STRING_EQUAL(got->id, evs[N - 1]->id);
+	CU_ASSERT_EQUAL(got->count, 1);
+	rfx_event_unref(got);
+	unref_all(old, OLD);
+	unref_all(evs, N);
+	store_close(&f);
+}
+
 /* ---- SQLite only: the database file itself ---------------------------------------- */
 
 /* libsqlite3 is already loaded as the plugin's dependency; the test takes
@@ -1379,6 +1663,15 @@ int main(void)
 		    test_store_outbox_list_filters_by_output_state_after_and_limit);
 	CU_add_test(suite, "test_store_outbox_large_batch_pairs_entries_with_events",
 		    test_store_outbox_large_batch_pairs_entries_with_events);
+	CU_add_test(suite, "test_store_fold_adds_repeats_to_the_first_events_row",
+		    test_store_fold_adds_repeats_to_the_first_events_row);
+	CU_add_test(suite, "test_store_fold_of_a_retried_batch_counts_once",
+		    test_store_fold_of_a_retried_batch_counts_once);
+	CU_add_test(suite, "test_store_fold_into_an_unknown_id_stores_a_row",
+		    test_store_fold_into_an_unknown_id_stores_a_row);
+	CU_add_test(suite, "test_store_reads_give_count_and_last_seen",
+		    test_store_reads_give_count_and_last_seen);
+	CU_add_test(suite, "test_store_fold_in_a_large_batch", test_store_fold_in_a_large_batch);
 	if (is_sqlite) {
 		CU_add_test(suite, "test_sqlite_records_every_schema_version",
 			    test_sqlite_records_every_schema_version);

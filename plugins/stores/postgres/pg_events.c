@@ -77,6 +77,9 @@ static int row_to_event(struct store *s, const PGresult *r, int row, int raw_col
 	ev->received_ns = strtoll(PQgetvalue(r, row, COL_RECEIVED), NULL, 10);
 	ev->severity = atoi(PQgetvalue(r, row, COL_SEVERITY));
 	ev->status = atoi(PQgetvalue(r, row, COL_STATUS));
+	ev->count = strtoull(PQgetvalue(r, row, COL_COUNT), NULL, 10);
+	v = cell(r, row, COL_LAST);
+	ev->last_ns = v ? strtoll(v, NULL, 10) : 0;
 	if ((v = cell(r, row, COL_VALUE))) {
 		ev->value = strtod(v, NULL);
 		ev->has_value = true;
@@ -248,22 +251,28 @@ static int pg_count_events(void *state, uint64_t *n)
 
 /* ---- retention ------------------------------------------------------------------ */
 
-int64_t pg_retention_pass(struct store *s)
+int64_t pg_retention_pass(struct store *s, bool *more)
 {
 	static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 	/* ULIDs start with their 48-bit millisecond time, so every id below
-	 * the cutoff's prefix is older: the unique index on id finds them,
-	 * no index on a time column is needed. */
+	 * the cutoff's prefix is older: the unique indexes on id find them,
+	 * no index on a time column is needed. Raw payloads go by their own
+	 * id, not with their event's row: a folded repeat's payload has no
+	 * row of its own. */
 	static const char sql[] =
-		"WITH doomed AS (SELECT seq, id FROM processed_events WHERE id < $1 "
+		"WITH doomed AS (SELECT seq FROM processed_events WHERE id < $1 "
 		"ORDER BY id LIMIT $2), "
-		"raw AS (DELETE FROM raw_events WHERE id IN (SELECT id FROM doomed)) "
-		"DELETE FROM processed_events WHERE seq IN (SELECT seq FROM doomed)";
+		"raw AS (DELETE FROM raw_events WHERE id IN (SELECT id FROM raw_events "
+		"WHERE id < $1 ORDER BY id LIMIT $2) RETURNING 1), "
+		"ev AS (DELETE FROM processed_events WHERE seq IN (SELECT seq FROM doomed) "
+		"RETURNING 1) "
+		"SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM raw)";
 	char cutoff[RFX_EVENT_ID_LEN + 1], batch[32];
 	const char *params[2] = {cutoff, batch};
 	int64_t ms = s->host->now_ns() / 1000000 - s->cfg->retention_ms, n;
 	PGresult *r;
 
+	*more = false;
 	if (ms <= 0)
 		return 0;
 	memset(cutoff, '0', RFX_EVENT_ID_LEN);
@@ -271,10 +280,12 @@ int64_t pg_retention_pass(struct store *s)
 	for (int i = 9; i >= 0; i--, ms >>= 5)
 		cutoff[i] = crockford[ms & 31];
 	snprintf(batch, sizeof batch, "%" PRId64, s->cfg->retention_batch);
-	r = pg_run(s, NULL, sql, 2, params, PGRES_COMMAND_OK, "retention");
+	r = pg_run(s, NULL, sql, 2, params, PGRES_TUPLES_OK, "retention");
 	if (!r)
 		return RFX_EIO;
-	n = strtoll(PQcmdTuples(r), NULL, 10);
+	n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	*more = n >= s->cfg->retention_batch ||
+		strtoll(PQgetvalue(r, 0, 1), NULL, 10) >= s->cfg->retention_batch;
 	PQclear(r);
 	return n;
 }

@@ -38,11 +38,11 @@
 #define EVENT_COLUMNS                                                          \
 	"p.id, p.occurred_ns, p.received_ns, p.source, p.kind, p.host, p.service, " \
 	"p.check_name, p.severity, p.status, p.message, p.fingerprint, p.value, "   \
-	"p.labels, p.attrs"
+	"p.labels, p.attrs, p.count, p.last_ns"
 enum {
 	COL_ID, COL_OCCURRED, COL_RECEIVED, COL_SOURCE, COL_KIND, COL_HOST, COL_SERVICE,
 	COL_CHECK, COL_SEVERITY, COL_STATUS, COL_MESSAGE, COL_FINGERPRINT, COL_VALUE,
-	COL_LABELS, COL_ATTRS, COL__COUNT
+	COL_LABELS, COL_ATTRS, COL_COUNT, COL_LAST, COL__COUNT
 };
 
 /* A growable byte buffer. */
@@ -131,9 +131,11 @@ PG_HIDDEN extern const rfx_store_ops pg_store_ops;
  * connection broke, so only for reads and idempotent writes. */
 PG_HIDDEN PGresult *pg_run(struct store *s, const char *name, const char *sql, int nparams,
 			   const char *const *vals, ExecStatusType want, const char *what);
-/* Deletes up to `batch` events older than the retention age; returns the
- * number deleted or a negative code. */
-PG_HIDDEN int64_t pg_retention_pass(struct store *s);
+/* Deletes up to `batch` events older than the retention age, and up to
+ * `batch` raw payloads as old (those of folded repeats have no event row);
+ * returns the number of events deleted or a negative code. *more says
+ * whether either reached the batch size (another pass may find more). */
+PG_HIDDEN int64_t pg_retention_pass(struct store *s, bool *more);
 
 /* ---- pg_write.c ---- */
 
@@ -141,11 +143,14 @@ PG_HIDDEN int pg_put_events(void *state, rfx_event *const *events, size_t n);
 PG_HIDDEN int pg_put_batch(void *state, rfx_event *const *events, size_t n,
 			   rfx_outbox_entry *entries, size_t m);
 /* Writes the batch as COPY text rows of the staging table into b (emptied
- * first). Write lock held. 0 or RFX_ENOMEM. */
+ * first), folded repeats (ev->fold_into) included: the COPY statements
+ * fold them. Write lock held. 0 or RFX_ENOMEM. */
 PG_HIDDEN int pg_copy_build(struct store *s, struct sbuf *b, rfx_event *const *events,
 			    size_t n);
 /* One transaction: COPY text into the staging table, then into the event
- * tables. 0 or RFX_EIO (logged unless the connection was lost). */
+ * tables. Takes the rows of pg_copy_build() and those of a spool written
+ * before dedup folding (17 fields, no fold columns). 0 or RFX_EIO (logged
+ * unless the connection was lost). */
 PG_HIDDEN int pg_copy_write(struct store *s, struct conn *c, const char *text, size_t len);
 
 /* ---- pg_outbox.c ---- */

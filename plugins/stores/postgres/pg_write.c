@@ -11,6 +11,21 @@
  * trip instead of COPY's three. Both keep the first copy of an event id,
  * so a retried batch or a preset id seen again changes nothing.
  *
+ * A repeat the noise stage folded (ev->fold_into set) adds to its record's
+ * row instead of inserting one: count = greatest(count, ev->count),
+ * last_ns = greatest(last_ns, its time), value = coalesce(its value,
+ * value), the first message staying; its raw payload (the event as JSON
+ * when it has none) is stored under its own id with the record's id in
+ * folded_into, which get_event follows. greatest() makes a retried batch change nothing more. A record
+ * whose row is not there (older than this schema) gets the repeat as a
+ * row of its own. The pipelined path sends one statement per repeat that
+ * does either (fold_event, postgres.c); the COPY path stages repeats with
+ * their fold columns, leaves out of the row INSERT those whose record is
+ * stored or staged, and updates the records with one UPDATE ... FROM the
+ * staging table after it, per record the largest count and time and the
+ * last value in batch order. A folded repeat is never "inserted" for the
+ * outbox pairing below (it has no entries anyway).
+ *
  * Outbox entries (put_batch) follow the semantics of the SQLite store:
  * entries come in the order of their events; an entry whose event was
  * inserted by this batch is added and gets the id the table's identity
@@ -31,6 +46,7 @@
  * lost.
  */
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,20 +57,50 @@
 #define PIPELINE_CHUNK 128 /* queries sent before their results are read */
 #define REFUSED_LOG_MS 10000
 
+/* Rows: every staged event but the repeats whose record is stored or is
+ * a plain row of this batch (the statement's snapshot does not see the
+ * rows it inserts itself, hence the second test). */
 #define INSERT_EVENTS_FROM_STAGE                                                                   \
 	"INSERT INTO processed_events(id, occurred_ns, received_ns, source, kind, host, "          \
 	"service, check_name, severity, status, message, fingerprint, value, labels, attrs) "      \
 	"SELECT id, occurred_ns, received_ns, source, kind, host, service, check_name, "           \
-	"severity, status, message, fingerprint, value, labels, attrs FROM stage ORDER BY ord "    \
-	"ON CONFLICT (id) DO NOTHING"
+	"severity, status, message, fingerprint, value, labels, attrs FROM stage s "               \
+	"WHERE s.fold_into IS NULL OR NOT (EXISTS (SELECT 1 FROM processed_events p "              \
+	"WHERE p.id = s.fold_into) OR EXISTS (SELECT 1 FROM stage t WHERE t.id = s.fold_into "    \
+	"AND t.fold_into IS NULL)) ORDER BY ord ON CONFLICT (id) DO NOTHING"
+/* Records: after the rows, so a record stored by this batch is there.
+ * One source row per record, as UPDATE ... FROM takes only one; a repeat
+ * inserted as a row above has a record that is not there: no match. */
+#define FOLD_FROM_STAGE                                                                            \
+	"UPDATE processed_events p SET count = greatest(p.count, f.count), "                       \
+	"last_ns = greatest(coalesce(p.last_ns, 0), f.last_ns), value = coalesce(f.value, p.value) " \
+	"FROM (SELECT fold_into, max(count) AS count, max(last_ns) AS last_ns, "                   \
+	"(array_agg(value ORDER BY ord DESC) FILTER (WHERE value IS NOT NULL))[1] AS value "       \
+	"FROM stage WHERE fold_into IS NOT NULL GROUP BY fold_into) f WHERE p.id = f.fold_into"
+/* After the records: a repeat's record is there exactly when it was
+ * folded into it rather than stored as a row. */
 #define INSERT_RAW_FROM_STAGE                                                                      \
-	"INSERT INTO raw_events(id, received_ns, source, payload) "                                \
-	"SELECT id, received_ns, source, raw FROM stage WHERE raw IS NOT NULL ORDER BY ord "       \
-	"ON CONFLICT (id) DO NOTHING"
+	"INSERT INTO raw_events(id, received_ns, source, payload, folded_into) "                   \
+	"SELECT s.id, s.received_ns, s.source, s.raw, p.id FROM stage s "                          \
+	"LEFT JOIN processed_events p ON p.id = s.fold_into WHERE s.raw IS NOT NULL "              \
+	"ORDER BY s.ord ON CONFLICT (id) DO NOTHING"
 
 /* without deliveries: everything in one round trip */
 static const char insert_from_stage[] =
-    INSERT_EVENTS_FROM_STAGE "; " INSERT_RAW_FROM_STAGE "; COMMIT";
+    INSERT_EVENTS_FROM_STAGE "; " FOLD_FROM_STAGE "; " INSERT_RAW_FROM_STAGE "; COMMIT";
+
+/* COPY of the rows pg_copy_build() writes (ROW_FIELDS fields), and of those
+ * a spool written before dedup folding holds (OLD_ROW_FIELDS: no fold
+ * columns), which may wait on disk across an upgrade. */
+#define ROW_FIELDS 20
+#define OLD_ROW_FIELDS 17
+static const char copy_rows[] = "COPY stage(ord, id, occurred_ns, received_ns, source, kind, "
+				"host, service, check_name, severity, status, message, "
+				"fingerprint, value, labels, attrs, fold_into, count, last_ns, "
+				"raw) FROM STDIN";
+static const char copy_old_rows[] = "COPY stage(ord, id, occurred_ns, received_ns, source, "
+				    "kind, host, service, check_name, severity, status, message, "
+				    "fingerprint, value, labels, attrs, raw) FROM STDIN";
 
 /* ---- writing events ------------------------------------------------------------- */
 
@@ -62,9 +108,40 @@ static const char insert_from_stage[] =
  * live in `num`, strings are the event's own or cleaned copies in
  * s->scratch, labels/attrs are in s->jbuf. Write lock held. */
 struct row {
-	const char *v[17]; /* ord, then the 15 columns of ins_event, then raw */
-	char num[6][32];
+	/* ord, the 15 columns of ins_event, the 3 fold columns (fold_event's
+	 * $16-$18, NULL unless folded), raw: ROW_FIELDS in COPY order */
+	const char *v[ROW_FIELDS];
+	char num[8][32];
 };
+
+/* A folded repeat always leaves a raw row, since that row is how its
+ * acknowledged id is found: without a payload, the event as JSON, in the
+ * scratch buffer a payload would have used. 0 or RFX_ENOMEM. */
+static int raw_as_json(struct store *s, const rfx_event *ev, struct row *row)
+{
+	struct sbuf *b = &s->scratch[7];
+	struct json_object *j = s->host->event_to_json(ev);
+	const char *text, *clean;
+	int rc = RFX_ENOMEM;
+
+	if (!j)
+		return rc;
+	text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+	clean = text ? pg_utf8_clean(b, text) : NULL;
+	if (clean && clean == text) { /* valid as it is: copy it out of j */
+		b->len = 0;
+		if (sbuf_add(b, text, strlen(text)) != 0)
+			clean = NULL;
+		else
+			clean = b->p;
+	}
+	if (clean) {
+		row->v[19] = clean;
+		rc = 0;
+	}
+	json_object_put(j);
+	return rc;
+}
 
 static int row_build(struct store *s, const rfx_event *ev, size_t ord, struct row *row)
 {
@@ -97,15 +174,27 @@ static int row_build(struct store *s, const rfx_event *ev, size_t ord, struct ro
 	row->v[10] = row->num[4];
 	row->v[11] = TEXT(RFX_F_MESSAGE);
 	row->v[12] = TEXT(RFX_F_FINGERPRINT);
-	row->v[16] = TEXT(RFX_F_RAW);
+	row->v[19] = TEXT(RFX_F_RAW);
 	if ((ev->str[RFX_F_MESSAGE] && !row->v[11]) ||
-	    (ev->str[RFX_F_FINGERPRINT] && !row->v[12]) || (ev->str[RFX_F_RAW] && !row->v[16]))
+	    (ev->str[RFX_F_FINGERPRINT] && !row->v[12]) || (ev->str[RFX_F_RAW] && !row->v[19]))
 		return RFX_ENOMEM;
 #undef TEXT
 	snprintf(row->num[5], sizeof row->num[5], "%.17g", ev->value);
 	row->v[13] = ev->has_value && isfinite(ev->value) ? row->num[5] : NULL;
 	row->v[14] = s->jbuf.p;
 	row->v[15] = s->jbuf.p + attrs_at;
+	row->v[16] = row->v[17] = row->v[18] = NULL;
+	if (ev->fold_into[0]) {
+		row->v[16] = ev->fold_into; /* an id: ASCII, nothing to clean */
+		snprintf(row->num[6], sizeof row->num[6], "%" PRIu64,
+			 ev->count > INT64_MAX ? (uint64_t)INT64_MAX : ev->count);
+		row->v[17] = row->num[6];
+		snprintf(row->num[7], sizeof row->num[7], "%" PRId64,
+			 ev->occurred_ns ? ev->occurred_ns : ev->received_ns);
+		row->v[18] = row->num[7];
+		if (!row->v[19])
+			return raw_as_json(s, ev, row);
+	}
 	return 0;
 }
 
@@ -268,11 +357,11 @@ int pg_copy_build(struct store *s, struct sbuf *b, rfx_event *const *events, siz
 	b->len = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = row_build(s, events[i], i, &row);
-		for (int f = 0; f < 17 && rc == 0; f++) {
+		for (int f = 0; f < ROW_FIELDS && rc == 0; f++) {
 			const char *v = row.v[f];
 			rc = pg_copy_field(b, v, v ? strlen(v) : 0);
 			if (rc == 0)
-				rc = sbuf_addc(b, f == 16 ? '\n' : '\t');
+				rc = sbuf_addc(b, f == ROW_FIELDS - 1 ? '\n' : '\t');
 		}
 	}
 	return rc;
@@ -312,6 +401,17 @@ out:
 	return rc;
 }
 
+/* Fields in the first row of COPY text: escaping leaves no tab inside a
+ * field. */
+static int copy_fields(const char *text, size_t len)
+{
+	int n = 1;
+
+	for (size_t i = 0; i < len && text[i] != '\n'; i++)
+		n += text[i] == '\t';
+	return n;
+}
+
 /* One transaction: COPY text into the staging table, then into the event
  * tables, and (with m > 0) the outbox entries of the events inserted. */
 static int copy_write_batch(struct store *s, struct conn *c, const char *text, size_t len,
@@ -327,7 +427,7 @@ static int copy_write_batch(struct store *s, struct conn *c, const char *text, s
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		goto fail;
 	PQclear(r);
-	r = PQexec(pg, "COPY stage FROM STDIN");
+	r = PQexec(pg, copy_fields(text, len) == OLD_ROW_FIELDS ? copy_old_rows : copy_rows);
 	if (PQresultStatus(r) != PGRES_COPY_IN)
 		goto fail;
 	PQclear(r);
@@ -361,7 +461,7 @@ static int copy_write_batch(struct store *s, struct conn *c, const char *text, s
 	if (rc != 0)
 		goto fail;
 	rc = RFX_EIO;
-	r = PQexec(pg, INSERT_RAW_FROM_STAGE);
+	r = PQexec(pg, FOLD_FROM_STAGE "; " INSERT_RAW_FROM_STAGE);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		goto fail;
 	PQclear(r);
@@ -422,11 +522,13 @@ static int write_pipeline(struct store *s, struct conn *c, rfx_event *const *eve
 		return RFX_EIO;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = row_build(s, events[i], i, &row);
-		if (rc == 0)
+		if (rc == 0 && row.v[16])
+			rc = pipe_send(&p, "fold_event", 18, row.v + 1, SLOT_EVENT, i);
+		else if (rc == 0)
 			rc = pipe_send(&p, "ins_event", 15, row.v + 1, SLOT_EVENT, i);
-		if (rc == 0 && row.v[16]) {
-			const char *raw[4] = {row.v[1], row.v[3], row.v[4], row.v[16]};
-			rc = pipe_send(&p, "ins_raw", 4, raw, SLOT_RAW, i);
+		if (rc == 0 && row.v[19]) {
+			const char *raw[5] = {row.v[1], row.v[3], row.v[4], row.v[19], row.v[16]};
+			rc = pipe_send(&p, "ins_raw", 5, raw, SLOT_RAW, i);
 		}
 	}
 	/* the entries depend on which events were inserted: read that first,

@@ -229,6 +229,20 @@ static const char *const migrations[] = {
 	"  next_ns bigint NOT NULL,"
 	"  last_error text NOT NULL DEFAULT '');"
 	"CREATE INDEX outbox_state ON outbox(state, output, id);",
+	/* 3: dedup records (as in the SQLite store): repeats the noise stage
+	 * folds add to their first event's row instead of rows of their own.
+	 * count 1 and last_ns NULL: no repeat yet. A folded repeat keeps its
+	 * raw row, which names the record it went into. The view gains the
+	 * two at its end, the only change CREATE OR REPLACE VIEW allows. */
+	"ALTER TABLE processed_events ADD COLUMN count bigint NOT NULL DEFAULT 1,"
+	"  ADD COLUMN last_ns bigint;"
+	"ALTER TABLE raw_events ADD COLUMN folded_into text;"
+	"CREATE OR REPLACE VIEW events_readable AS SELECT seq, id,"
+	"  to_timestamp(occurred_ns / 1e9) AS occurred_at,"
+	"  to_timestamp(received_ns / 1e9) AS received_at,"
+	"  source, kind, host, service, check_name, severity, status, message,"
+	"  fingerprint, value, labels, attrs, count,"
+	"  to_timestamp(last_ns / 1e9) AS last_seen_at FROM processed_events;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -243,6 +257,23 @@ static const struct {
 	 "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
 	 "ON CONFLICT (id) DO NOTHING",
 	 15},
+	/* A repeat folded into its record's row ($16): greatest() keeps a
+	 * retried batch from counting its repeats twice, coalesce() keeps the
+	 * last value but the first message. When the record's row is not
+	 * there (older than this schema) the repeat becomes a row of its own,
+	 * so "INSERT 0 1" means inserted as with ins_event. The casts type the
+	 * SELECT's parameters, which INSERT ... VALUES would infer. */
+	{"fold_event",
+	 "WITH f AS (UPDATE processed_events SET count = greatest(count, $17::bigint), "
+	 "last_ns = greatest(coalesce(last_ns, 0), $18::bigint), "
+	 "value = coalesce($13::double precision, value) WHERE id = $16 RETURNING 1) "
+	 "INSERT INTO processed_events(id, occurred_ns, received_ns, source, kind, host, "
+	 "service, check_name, severity, status, message, fingerprint, value, labels, attrs) "
+	 "SELECT $1::text, $2::bigint, $3::bigint, $4::text, $5::text, $6::text, $7::text, "
+	 "$8::text, $9::smallint, $10::smallint, $11::text, $12::text, $13::double precision, "
+	 "$14::json, $15::jsonb WHERE NOT EXISTS (SELECT 1 FROM f) "
+	 "ON CONFLICT (id) DO NOTHING",
+	 18},
 	{"ob_ins",
 	 "INSERT INTO outbox(output, event_id, state, attempts, created_ns, next_ns, "
 	 "last_error) VALUES($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -252,13 +283,18 @@ static const struct {
 	 "WHERE id = $1",
 	 5},
 	{"ob_del", "DELETE FROM outbox WHERE id = ANY($1::bigint[])", 1},
+	/* $5: the record a repeat was folded into, which is there exactly
+	 * when fold_event (sent before) folded it rather than made a row */
 	{"ins_raw",
-	 "INSERT INTO raw_events(id, received_ns, source, payload) VALUES($1, $2, $3, $4) "
+	 "INSERT INTO raw_events(id, received_ns, source, payload, folded_into) "
+	 "VALUES($1, $2, $3, $4, (SELECT id FROM processed_events WHERE id = $5)) "
 	 "ON CONFLICT (id) DO NOTHING",
-	 4},
+	 5},
+	/* a folded repeat's id reads as its record */
 	{"get_event",
 	 "SELECT " EVENT_COLUMNS ", r.payload FROM processed_events p "
-	 "LEFT JOIN raw_events r ON r.id = p.id WHERE p.id = $1",
+	 "LEFT JOIN raw_events r ON r.id = p.id WHERE p.id = coalesce("
+	 "(SELECT folded_into FROM raw_events WHERE id = $1), $1)",
 	 1},
 	{"kv_get", "SELECT value FROM kv WHERE ns = $1 AND key = $2", 2},
 	{"kv_put",
@@ -276,7 +312,8 @@ static const char stage_sql[] =
 	"  ord integer, id text, occurred_ns bigint, received_ns bigint, source text,"
 	"  kind text, host text, service text, check_name text, severity smallint,"
 	"  status smallint, message text, fingerprint text, value double precision,"
-	"  labels json, attrs jsonb, raw text) ON COMMIT DELETE ROWS";
+	"  labels json, attrs jsonb, raw text, fold_into text, count bigint, last_ns bigint)"
+	"  ON COMMIT DELETE ROWS";
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -554,12 +591,13 @@ static void retention_tick(void *arg)
 	/* small transactions until a pass finds fewer than a batch; bounded
 	 * per tick so a huge backlog does not hold the timer thread */
 	while (passes < 100) {
-		n = pg_retention_pass(s);
-		if (n <= 0)
+		bool more = false;
+		n = pg_retention_pass(s, &more);
+		if (n < 0 || (n == 0 && !more))
 			break;
 		passes++;
 		total += n;
-		if (n < s->cfg->retention_batch)
+		if (!more)
 			break;
 	}
 	if (total > 0) {
