@@ -109,7 +109,9 @@ static const char *const future_keys[] = {"correlation", "rules", "playbooks", "
 					  "analyzers", NULL};
 
 static const char *const inst_extra_input[] = {"name", "plugin", NULL};
-static const char *const inst_extra_output[] = {"name", "plugin", "match", "delivery", "group",
+/* Core keys of an output; a plugin option of the same name would be
+ * shadowed, so these are few and unusual (pagerduty has a `group`). */
+static const char *const inst_extra_output[] = {"name", "plugin", "match", "delivery", "grouping",
 					       NULL};
 static const char *const inst_extra_store[] = {"plugin", NULL};
 
@@ -265,6 +267,14 @@ static void parse_instance(struct rfx_conf *c, struct rfx_inst_conf *ic, rfx_kin
 	}
 	if (ic->desc->config_size && !(ic->cfg = calloc(1, ic->desc->config_size)))
 		return;
+	/* an option named like a core key of the instance could never be set */
+	for (const rfx_option *o = ic->desc->options; o && o->name; o++)
+		for (size_t k = 0; extra[k]; k++)
+			if (strcmp(o->name, extra[k]) == 0)
+				rfx_diag_add(d, pn ? pn : node,
+					     "%s: plugin '%s' declares an option '%s', which is a core "
+					     "key of this section: the plugin must rename it",
+					     ic->ctx, plugin, o->name);
 	if (ic->desc->options)
 		rfx_schema_apply(ic->desc->options, node, ic->cfg, ic->ctx, extra, d);
 	else
@@ -287,8 +297,8 @@ static void parse_instance(struct rfx_conf *c, struct rfx_inst_conf *ic, rfx_kin
 				     "%s: max_backoff must not be shorter than initial_backoff",
 				     dctx);
 		/* grouping into notices, Alertmanager-style */
-		const rfx_node *gn = rfx_node_get(node, "group");
-		snprintf(dctx, sizeof dctx, "%s.group", ic->ctx);
+		const rfx_node *gn = rfx_node_get(node, "grouping");
+		snprintf(dctx, sizeof dctx, "%s.grouping", ic->ctx);
 		if (gn && gn->type != RFX_NODE_MAP && !(gn->type == RFX_NODE_SCALAR && gn->null))
 			rfx_diag_add(d, gn, "%s: expected a mapping, got a %s", dctx,
 				     rfx_node_type_name(gn->type));
@@ -298,7 +308,7 @@ static void parse_instance(struct rfx_conf *c, struct rfx_inst_conf *ic, rfx_kin
 					 NULL, d);
 		if (ic->group.by.n && ic->desc && !(ic->desc->accepts & RFX_REC_NOTICE))
 			rfx_diag_add(d, gn, "%s: plugin '%s' takes single events, not grouped "
-				     "notices: remove group.by", dctx, ic->desc->name);
+				     "notices: remove grouping.by", dctx, ic->desc->name);
 	}
 	const rfx_node *mn = rfx_node_get(node, "match");
 	if (mn) {

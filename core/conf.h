@@ -59,7 +59,7 @@ struct rfx_inst_conf {
 	void *cfg;            /* desc->config_size bytes, filled from the schema */
 	rfx_expr *match;      /* outputs: compiled match:, or NULL */
 	struct rfx_delivery_conf delivery; /* outputs: the delivery: section */
-	struct rfx_group_conf group;       /* outputs: the group: section */
+	struct rfx_group_conf group;       /* outputs: the grouping: section */
 };
 
 struct rfx_conf {

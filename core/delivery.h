@@ -38,7 +38,7 @@ struct rfx_delivery_conf {
 
 extern const rfx_option rfx_delivery_options[];
 
-/* The `group:` section of an output: Alertmanager's grouping. With `by`
+/* The `grouping:` section of an output: Alertmanager's grouping. With `by`
  * set, deliveries gather per group and go out as notices (RFX_REC_NOTICE):
  * a new group waits `wait`, later changes wait until `interval` after the
  * last notice, a still-firing group is notified again after `repeat`, and

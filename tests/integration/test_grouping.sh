@@ -1,9 +1,9 @@
 #!/bin/bash
 # Grouping deliveries into notices, Alertmanager's way, through reflexd and
 # the test output (tests/plugins/output_flaky.c records each notice): a new
-# group waits group.wait, a change waits group.interval after the last
+# group waits grouping.wait, a change waits grouping.interval after the last
 # notice, a resolution goes out at once, a group still firing is notified
-# again after group.repeat, groups are apart by their group.by values, and
+# again after grouping.repeat, groups are apart by their grouping.by values, and
 # a notice that fails is retried with all its deliveries kept in the outbox.
 . "$(dirname "$0")/lib.sh"
 
@@ -23,7 +23,7 @@ outputs:
     plugin: flaky
     path: $OUT
     control: $CTL
-    group: { by: [alertname], wait: 1s, interval: 3s, repeat: 6s }
+    grouping: { by: [alertname], wait: 1s, interval: 3s, repeat: 6s }
     delivery: { initial_backoff: 300ms, max_backoff: 600ms }
 YAML
 start_reflexd "$TMP/reflex.yaml" || exit 1
@@ -45,14 +45,14 @@ wait_for() {
 has_notices() { [ "$(notices)" -ge "$1" ]; }
 ms() { date +%s%3N; }
 
-# --- a new group gathers for group.wait (1 s), then one notice
+# --- a new group gathers for grouping.wait (1 s), then one notice
 t0=$(ms)
 alert Disk h1
 alert Disk h2
 alert Disk h3
 check "one notice for the new group" wait_for 5 has_notices 1
 dt=$(( $(ms) - t0 ))
-check "it waited group.wait (1 s; took $dt ms)" test "$dt" -ge 900
+check "it waited grouping.wait (1 s; took $dt ms)" test "$dt" -ge 900
 N=$(last)
 eq "the notice has the group key" "alertname=Disk" "$(echo "$N" | jq -r .group)"
 eq "... all three alerts" 3 "$(echo "$N" | jq '.events | length')"
@@ -60,12 +60,12 @@ eq "... sequence 1" 1 "$(echo "$N" | jq .sequence)"
 sleep 0.5 # delivered entries leave the outbox in batches, every 200 ms
 eq "nothing left in the outbox" 0 "$(get '/api/v1/deliveries?state=pending' | cut -d' ' -f2- | jq '.deliveries | length')"
 
-# --- a change waits group.interval (3 s) after the last notice
+# --- a change waits grouping.interval (3 s) after the last notice
 t1=$(ms)
 alert Disk h4
 sleep 1
-eq "no notice before group.interval" 1 "$(notices)"
-check "the change is notified after group.interval" wait_for 5 has_notices 2
+eq "no notice before grouping.interval" 1 "$(notices)"
+check "the change is notified after grouping.interval" wait_for 5 has_notices 2
 dt=$(( $(ms) - t1 ))
 check "... about 3 s after the first notice (took $dt ms)" test "$dt" -ge 1500
 N=$(last)
@@ -77,7 +77,7 @@ t2=$(ms)
 alert Disk h2 resolved
 check "a resolution is notified at once" wait_for 2 has_notices 3
 dt=$(( $(ms) - t2 ))
-check "... not held back by group.interval (took $dt ms)" test "$dt" -lt 1500
+check "... not held back by grouping.interval (took $dt ms)" test "$dt" -lt 1500
 N=$(last)
 eq "... firing first, the resolved one last" "firing firing firing resolved" \
 	"$(echo "$N" | jq -r '[.events[].status] | join(" ")')"
@@ -88,7 +88,7 @@ alert Cpu h1
 check "another group gets its own notice" wait_for 3 sh -c "grep -q 'alertname=Cpu' '$OUT'"
 eq "... with its own sequence" 1 "$(grep 'alertname=Cpu' "$OUT" | tail -1 | jq .sequence)"
 
-# --- a group still firing is notified again after group.repeat (6 s)
+# --- a group still firing is notified again after grouping.repeat (6 s)
 check "repeat_interval: the Disk group is notified again" \
 	wait_for 9 sh -c "[ \$(grep -c 'alertname=Disk' '$OUT') -ge 4 ]"
 N=$(grep 'alertname=Disk' "$OUT" | tail -1)
