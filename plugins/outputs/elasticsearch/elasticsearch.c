@@ -224,8 +224,9 @@ static rfx_result es_handle(void *state, const rfx_record *rec)
 		failed += st[i] == ES_ST_FAILED;
 	}
 	if (pending > 0) {
-		snprintf(msg, sizeof msg, "%zu of %zu documents to retry (%s)", pending, b.n,
-			 nsent > 0 && oc.retry_error[0] ? oc.retry_error : "not answered");
+		if (snprintf(msg, sizeof msg, "%zu of %zu documents to retry (%s)", pending, b.n,
+			     nsent > 0 && oc.retry_error[0] ? oc.retry_error : "not answered") < 0)
+			msg[0] = '\0'; /* cut is fine; the check quiets -Wformat-truncation */
 		res = RFX_RETRY;
 		/* states, a tab, and the first permanent refusal for the final word */
 		if (key[0] != '\0' && pending < b.n &&
