@@ -23,6 +23,7 @@
 
 #define GROUPS_MAX 10000
 #define KEY_MAX 1024
+#define RESOLVE_GRACE_MS 200 /* a batch's deliveries reach the deliverer one by one */
 
 const rfx_option rfx_group_options[] = {
 	{"by", RFX_OPT_LIST, NULL, 0, 0, 0, NULL,
@@ -196,8 +197,10 @@ void group_add(struct rfx_deliverer *d, struct pend *p, int64_t now)
 	g->changed = true;
 	int64_t due = g->last_sent_ns ? g->last_sent_ns + d->g.interval_ms * MS
 				       : g->created_ns + d->g.wait_ms * MS;
-	if (resolved)
-		due = now; /* a resolution is not held back by the timers */
+	if (resolved && due > now + RESOLVE_GRACE_MS * MS)
+		/* a resolution is not held back by the timers, only for the
+		 * moment its siblings of one batch take to join it */
+		due = now + RESOLVE_GRACE_MS * MS;
 	if (due < now)
 		due = now;
 	if (due < g->next_ns)
