@@ -8,7 +8,12 @@
 #     database (psql) and readable through the API;
 #  3. faults: PostgreSQL is stopped while senders post and started again;
 #     with the spool every acknowledged event ends up stored exactly once;
-#     without it, posts are refused promptly instead of hanging;
+#     without it, posts are refused promptly instead of hanging; reflexd
+#     killed with SIGKILL during a load (PostgreSQL up, and again with
+#     acknowledged batches waiting in the spool): after a restart every
+#     acknowledged id is stored exactly once (a row, or the raw row of a
+#     repeat folded into one); a full spool refuses posts (503) and
+#     loses nothing it acknowledged;
 #  4. the outbox with an output whose answers the test decides
 #     (tests/plugins/output_flaky.c): deliveries with the outbox ids, the
 #     deliveries API, dead letters and replay, a RETRY'd delivery surviving
@@ -136,6 +141,16 @@ eq "schema e2e has the seed's tables and the outbox" 13 \
 check "SIGTERM stops cleanly" stop_reflexd
 
 # ---- 3. faults -----------------------------------------------------------------------
+# wait_for SECONDS COMMAND...: until the command succeeds
+wait_for() {
+	local t=$1 i
+	shift
+	for i in $(seq 1 $((t * 10))); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
 sender() {
 	local n=$1 i=0 out code
 	while [ -e "$TMP/go" ]; do
@@ -149,25 +164,56 @@ sender() {
 	done
 }
 
+# start_senders N: N concurrent senders; stop_senders: ends them and sorts
+# every acknowledged id into $TMP/acked
+start_senders() {
+	rm -f "$TMP"/acked.* "$TMP"/codes.*
+	touch "$TMP/go"
+	SENDERS=""
+	for n in $(seq 1 "$1"); do
+		sender "$n" &
+		SENDERS="$SENDERS $!"
+	done
+}
+stop_senders() {
+	rm -f "$TMP/go"
+	wait $SENDERS # not reflexd, which is a child too
+	cat "$TMP"/acked.* 2>/dev/null | sort >"$TMP/acked"
+}
+acked_now() { cat "$TMP"/acked.* 2>/dev/null | wc -l; }
+# exactly_once SCHEMA WHAT: every id in $TMP/acked is stored exactly once,
+# as a row of processed_events or as the raw row of a repeat folded into
+# one (both tables have unique ids; an id that is both is stored twice).
+# Waits up to 30 s for the spool to be written through.
+exactly_once() {
+	local s=$1 i
+	for i in $(seq 1 150); do
+		$PSQL -c "select id from $s.processed_events union all select id from $s.raw_events where folded_into is not null" \
+			2>/dev/null | sort >"$TMP/stored"
+		[ -z "$(comm -23 "$TMP/acked" "$TMP/stored")" ] && break
+		sleep 0.2
+	done
+	eq "$2: every acknowledged event is in PostgreSQL" 0 \
+		"$(comm -23 "$TMP/acked" "$TMP/stored" | wc -l)"
+	eq "$2: no event is both a row and a folded repeat" "" "$(uniq -d "$TMP/stored" | head -3)"
+	eq "$2: every raw payload belongs to a stored event" 0 \
+		"$($PSQL -c "select count(*) from $s.raw_events r where folded_into is null and not exists (select 1 from $s.processed_events p where p.id = r.id)")"
+}
+
 # 3a: with the spool, acknowledged events survive an outage, exactly once
-rm -f "$TMP"/acked.* "$TMP"/codes.*
 write_config fault 64MiB
 start_reflexd "$TMP/reflex.yaml" || exit 1
-touch "$TMP/go"
-SENDERS=""
-for n in 1 2 3; do
-	sender $n &
-	SENDERS="$SENDERS $!"
-done
+start_senders 3
 sleep 2
 pg_stop
+acked_stop=$(acked_now)
 sleep 3
-acked_down=$(cat "$TMP"/acked.* 2>/dev/null | wc -l)
+acked_down=$(acked_now)
+check "senders kept posting and got acknowledgements while PostgreSQL was down ($acked_stop before, $acked_down after 3 s down)" \
+	test "$acked_down" -gt "$acked_stop"
 pg_start || { cat "$PGD/pg.log"; exit 1; }
 sleep 2
-rm -f "$TMP/go"
-wait $SENDERS # not reflexd, which is a child too
-cat "$TMP"/acked.* | sort >"$TMP/acked"
+stop_senders
 acked=$(wc -l <"$TMP/acked")
 check "senders got acknowledgements across the outage ($acked events)" test "$acked" -gt 50
 spooled=$(curl -s "$URL/metrics" | awk '/^reflex_store_postgres_spooled_events[{ ]/ {print int($NF)}')
@@ -209,6 +255,91 @@ eq "after PostgreSQL is back, posts are acknowledged again" 202 "${r%% *}"
 eq "and stored" 1 "$($PSQL -c "select count(*) from nospool.processed_events where host = 'back'")"
 check "SIGTERM stops cleanly" stop_reflexd
 
+# 3c: kill -9 of reflexd during a load (PostgreSQL up)
+write_config kill9 64MiB
+start_reflexd "$TMP/reflex.yaml" || exit 1
+start_senders 4
+sleep 3
+kill -9 "$RFX_PID"
+wait "$RFX_PID" 2>/dev/null
+RFX_PID=""
+sleep 0.5
+stop_senders
+acked=$(wc -l <"$TMP/acked")
+check "kill -9: the senders got acknowledgements before the kill ($acked events)" test "$acked" -gt 50
+start_reflexd "$TMP/reflex.yaml" || exit 1
+exactly_once kill9 "kill -9"
+check "kill -9: repeats were folded ($($PSQL -c 'select count(*) from kill9.raw_events where folded_into is not null') folded)" \
+	test "$($PSQL -c 'select count(*) from kill9.raw_events where folded_into is not null')" -gt 0
+r=$(get "/api/v1/events/$(head -1 "$TMP/acked")")
+eq "kill -9: an acknowledged event is readable through the API after the restart" 200 "${r%% *}"
+check "SIGTERM stops cleanly" stop_reflexd
+
+# 3d: kill -9 while acknowledged batches wait in the spool: PostgreSQL is
+# stopped during the load, reflexd killed, PostgreSQL started, reflexd
+# restarted; it writes the old spool files through first
+write_config kill9spool 64MiB
+start_reflexd "$TMP/reflex.yaml" || exit 1
+start_senders 3
+sleep 1
+pg_stop
+acked_stop=$(acked_now)
+sleep 3
+kill -9 "$RFX_PID"
+wait "$RFX_PID" 2>/dev/null
+RFX_PID=""
+sleep 0.5
+stop_senders
+acked=$(wc -l <"$TMP/acked")
+spooldir=$(find "$TMP/var" -type d -name pg_spool | head -1)
+files=$(ls "$spooldir" 2>/dev/null | grep -c '\.copy$')
+check "kill -9 while spooling: batches were acknowledged from the spool ($acked_stop acked before the stop, $acked in all, $files spool files left)" \
+	test "$acked" -gt "$acked_stop" -a "$files" -gt 0
+pg_start || { cat "$PGD/pg.log"; exit 1; }
+start_reflexd "$TMP/reflex.yaml" || exit 1
+exactly_once kill9spool "kill -9 while spooling"
+check "kill -9 while spooling: the spool drains" \
+	test "$(ls "$spooldir" 2>/dev/null | grep -c '\.copy$')" = 0
+check "SIGTERM stops cleanly" stop_reflexd
+
+# 3e: a full spool: posts are refused with 503 at the input, and what was
+# acknowledged before is stored once PostgreSQL is back
+write_config spoolfull 64KiB
+start_reflexd "$TMP/reflex.yaml" || exit 1
+pg_stop
+rm -f "$TMP"/acked.*
+posts=0 code=202 resp=""
+while [ "$posts" -lt 500 ] && [ "$code" = 202 ]; do
+	posts=$((posts + 1))
+	body=$(for e in 1 2 3 4 5 6 7 8 9 10; do printf '{"host":"sf","check":"c%d-%d","message":"m"},' "$posts" "$e"; done)
+	out=$(curl -s -m 60 -w '\n%{http_code}' -XPOST -H 'Content-Type: application/json' \
+		--data-binary "[${body%,}]" "$URL/api/v1/events/webhook")
+	code=${out##*$'\n'}
+	resp=${out%$'\n'*}
+	[ "$code" = 202 ] && echo "$resp" | jq -r '.ids[]' >>"$TMP/acked.1"
+done
+sort "$TMP/acked.1" >"$TMP/acked"
+acked=$(wc -l <"$TMP/acked")
+eq "spool full: after $((posts - 1)) acknowledged posts ($acked events) a post is refused with 503" 503 "$code"
+eq "spool full: the refusal says the store cannot take events" "store_unavailable" \
+	"$(echo "$resp" | jq -r .error.code)"
+check "spool full: the log names the full spool and its bound" \
+	grep -q "is full (spool_max 65536 bytes): batch of .* refused until PostgreSQL is back" "$TMP/reflexd.log"
+spooldir=$(find "$TMP/var" -type d -name pg_spool | head -1)
+used=$(cat "$spooldir"/*.copy 2>/dev/null | wc -c)
+check "spool full: the spool holds at most spool_max ($used bytes)" test "$used" -le 65536 -a "$used" -gt 0
+# (a smaller batch may still fit in what is left)
+body=$(for e in 1 2 3 4 5 6 7 8 9 10; do printf '{"host":"sf","check":"late-%d","message":"m"},' "$e"; done)
+r=$(post /api/v1/events/webhook "[${body%,}]" -m 60)
+eq "spool full: a later post of the same size is refused too" 503 "${r%% *}"
+pg_start || { cat "$PGD/pg.log"; exit 1; }
+exactly_once spoolfull "spool full"
+eq "spool full: no refused event was stored" 0 \
+	"$($PSQL -c "select count(*) from spoolfull.processed_events where check_name like 'late-%' or check_name like 'c$posts-%'")"
+check "spool full: posts are acknowledged again once it drained" wait_for 10 sh -c \
+	"curl -s -o /dev/null -w '%{http_code}' -XPOST -H 'Content-Type: application/json' --data-binary '[{\"host\":\"sf\",\"check\":\"after\"}]' '$URL/api/v1/events/webhook' | grep -q 202"
+check "SIGTERM stops cleanly" stop_reflexd
+
 # ---- 4. the outbox -------------------------------------------------------------------
 OUT=$TMP/delivered
 CTL=$TMP/control
@@ -241,15 +372,6 @@ send() {
 		cut -d' ' -f2- | jq -r '.ids[0]'
 }
 delivered() { grep -c "\"event\":\"$1\"" "$OUT" 2>/dev/null || echo 0; }
-wait_for() {
-	local t=$1 i
-	shift
-	for i in $(seq 1 $((t * 10))); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 outbox() { $PSQL -c "select $1 from ob.outbox where event_id = '$2'"; }
 
 ID=$(send ob1)
