@@ -247,8 +247,26 @@ static int template_json(const rfx_tmpl_info *t, void *arg)
 static void templates_list(void *arg, const rfx_http_request *req, rfx_http_response *resp)
 {
 	struct rfx_api_ctx *ctx = arg;
-	struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
+	struct json_object *root, *arr;
+	const char *stored = rfx_http_req_query(req, "stored");
 
+	if (stored && strcmp(stored, "true") == 0) {
+		/* the signature store: every run's templates with their counts */
+		char *json = NULL;
+		rfx_stages_save_signatures(ctx->stages);
+		if (!ctx->store || !ctx->store->kv_get ||
+		    ctx->store->kv_get(ctx->store_state, "core.templates", "signatures", &json) != 0) {
+			reply(resp, 200, json_tokener_parse("{\"signatures\":{}}"));
+			return;
+		}
+		root = json_object_new_object();
+		json_object_object_add(root, "signatures", json_tokener_parse(json));
+		free(json);
+		reply(resp, 200, root);
+		return;
+	}
+	root = json_object_new_object();
+	arr = json_object_new_array();
 	rfx_stages_templates(ctx->stages, template_json, arr);
 	json_object_object_add(root, "templates", arr);
 	reply(resp, 200, root);

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "event.h"
 #include "log.h"
 #include "metrics.h"
@@ -21,6 +23,10 @@
 #define KV_NS "core.noise"
 #define KV_KEY "state"
 #define TMPL_FIELD_MAX 4096 /* bytes of a message the miner looks at */
+#define SIG_NS "core.templates"   /* the signature store in the kv state */
+#define SIG_KEY "signatures"
+#define SIG_SAVE_NS (60LL * 1000000000) /* at most once a minute */
+#define SIG_MAX 20000             /* signatures kept; the rarest go first */
 
 const rfx_option rfx_templates_options[] = {
 	{"enabled", RFX_OPT_BOOL, "true", 0, 0, 0, NULL,
@@ -46,10 +52,17 @@ struct rfx_stages {
 	struct rfx_noise *noise;    /* NULL when disabled */
 	rfx_tmpl_miner *miner;      /* NULL when disabled */
 	char run[17];               /* this run's salt for templated fingerprints */
+	/* signature store: counts of earlier runs by template hash (loaded at
+	 * start, read-only) and when this run's counts were last saved */
+	struct json_object *sig_base;
+	int64_t sig_saved_ns;
+	bool sig_dirty;
 	const rfx_store_ops *store;
 	void *store_state;
 	rfx_metric *m_suppressed, *m_templated;
 };
+
+static int save_signatures(struct rfx_stages *s);
 
 struct rfx_stages *rfx_stages_new(const struct rfx_stages_conf *c, rfx_diag *d)
 {
@@ -103,7 +116,10 @@ void rfx_stages_free(struct rfx_stages *s)
 	rfx_normalizer_free(s->norm);
 	rfx_inventory_free(s->inv);
 	rfx_noise_free(s->noise);
+	if (s->miner && s->sig_dirty)
+		save_signatures(s);
 	rfx_tmpl_miner_free(s->miner);
+	json_object_put(s->sig_base);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -114,6 +130,18 @@ void rfx_stages_attach_store(struct rfx_stages *s, const rfx_store_ops *store, v
 
 	s->store = store;
 	s->store_state = state;
+	if (s->miner && store && store->kv_get && store->kv_get(state, SIG_NS, SIG_KEY, &json) == 0) {
+		s->sig_base = json_tokener_parse(json);
+		if (!s->sig_base || !json_object_is_type(s->sig_base, json_type_object)) {
+			json_object_put(s->sig_base);
+			s->sig_base = NULL;
+			rfx_log(RFX_LOG_ERROR, "pipeline", "the saved message templates cannot be "
+							   "read; counting from zero");
+		}
+		free(json);
+		json = NULL;
+	}
+	s->sig_saved_ns = rfx_now_ns();
 	if (!s->noise || !store || !store->kv_get)
 		return;
 	if (store->kv_get(state, KV_NS, KV_KEY, &json) != 0)
@@ -188,6 +216,105 @@ static void templated(struct rfx_stages *s, rfx_event *ev)
 	snprintf(buf, sizeof buf, "t%016llx", (unsigned long long)h);
 	rfx_event_set(ev, RFX_F_FINGERPRINT, buf);
 	rfx_metric_add(s->m_templated, 1);
+	s->sig_dirty = true;
+}
+
+struct sig_merge {
+	struct json_object *out;
+	const struct json_object *base;
+	int64_t now;
+};
+
+static int sig_add(const rfx_tmpl_info *t, void *arg)
+{
+	struct sig_merge *m = arg;
+	struct json_object *o = json_object_new_object(), *old = NULL, *c = NULL;
+	char hash[17];
+	int64_t before = 0;
+
+	snprintf(hash, sizeof hash, "%016llx", (unsigned long long)t->hash);
+	if (m->base && json_object_object_get_ex(m->base, hash, &old) &&
+	    json_object_object_get_ex(old, "count", &c))
+		before = json_object_get_int64(c);
+	json_object_object_add(o, "template", json_object_new_string(t->template));
+	json_object_object_add(o, "count", json_object_new_int64(before + (int64_t)t->count));
+	json_object_object_add(o, "saved_ns", json_object_new_int64(m->now));
+	json_object_object_add(m->out, hash, o);
+	return 0;
+}
+
+static int by_count_desc(const void *a, const void *b)
+{
+	struct json_object *x = *(struct json_object *const *)a, *y = *(struct json_object *const *)b;
+	struct json_object *cx, *cy;
+	int64_t nx = json_object_object_get_ex(x, "count", &cx) ? json_object_get_int64(cx) : 0;
+	int64_t ny = json_object_object_get_ex(y, "count", &cy) ? json_object_get_int64(cy) : 0;
+
+	return nx < ny ? 1 : nx > ny ? -1 : 0;
+}
+
+/* Earlier runs' signatures, this run's added to them by template hash,
+ * cut to the SIG_MAX most frequent. The lock is held (or s is being freed). */
+static int save_signatures(struct rfx_stages *s)
+{
+	struct sig_merge m = {json_object_new_object(), s->sig_base, rfx_now_ns()};
+	int rc = RFX_ENOMEM;
+
+	if (!s->miner || !s->store || !s->store->kv_put || !m.out)
+		goto out;
+	if (s->sig_base) {
+		json_object_object_foreach(s->sig_base, bkey, bval) {
+			json_object_object_add(m.out, bkey, json_object_get(bval));
+		}
+	}
+	rfx_tmpl_foreach(s->miner, sig_add, &m);
+	if (json_object_object_length(m.out) > SIG_MAX) {
+		/* keep the most frequent: sort the entries, rebuild */
+		size_t n = (size_t)json_object_object_length(m.out), i = 0;
+		struct json_object **all = calloc(n, sizeof(*all)), *cut = json_object_new_object();
+		if (!all || !cut) {
+			free(all);
+			json_object_put(cut);
+			goto out;
+		}
+		json_object_object_foreach(m.out, skey, sval) {
+			json_object_object_add(sval, "_key", json_object_new_string(skey));
+			all[i++] = sval;
+		}
+		qsort(all, n, sizeof(*all), by_count_desc);
+		for (i = 0; i < SIG_MAX; i++) {
+			struct json_object *kk = NULL;
+			json_object_object_get_ex(all[i], "_key", &kk);
+			json_object_object_add(cut, json_object_get_string(kk), json_object_get(all[i]));
+		}
+		for (i = 0; i < SIG_MAX; i++)
+			json_object_object_del(all[i], "_key");
+		free(all);
+		json_object_put(m.out);
+		m.out = cut;
+	}
+	rc = s->store->kv_put(s->store_state, SIG_NS, SIG_KEY,
+			      json_object_to_json_string_ext(m.out, JSON_C_TO_STRING_PLAIN));
+	if (rc != 0)
+		rfx_log(RFX_LOG_WARNING, "pipeline", "cannot save the message templates (%d)", rc);
+	else
+		s->sig_dirty = false;
+	s->sig_saved_ns = m.now;
+out:
+	json_object_put(m.out);
+	return rc;
+}
+
+int rfx_stages_save_signatures(struct rfx_stages *s)
+{
+	int rc;
+
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	rc = save_signatures(s);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 static void defaults(rfx_event *ev)
@@ -230,6 +357,8 @@ void rfx_stages_process(struct rfx_stages *s, rfx_event **evs, size_t n, bool *f
 			suppressed += !forward[i];
 		}
 	}
+	if (s->sig_dirty && now_ns - s->sig_saved_ns >= SIG_SAVE_NS)
+		save_signatures(s);
 	pthread_mutex_unlock(&s->lock);
 	if (suppressed)
 		rfx_metric_add(s->m_suppressed, (double)suppressed);

@@ -71,6 +71,12 @@ void rfx_stages_process(struct rfx_stages *s, rfx_event **evs, size_t n, bool *f
  * *out is malloc'd (or NULL) with *n events the caller owns. */
 int rfx_stages_summaries(struct rfx_stages *s, int64_t now_ns, rfx_event ***out, size_t *n);
 
+/* The signature store: every template seen, with its count over all runs,
+ * by the hash of its text, in the store's kv state (core.templates /
+ * signatures). Saved at most once a minute while templates are assigned,
+ * and at free. 0, RFX_EIO or RFX_ENOMEM. */
+int rfx_stages_save_signatures(struct rfx_stages *s);
+
 /* For the API (noise is NULL when pipeline.noise.enabled is false). */
 struct rfx_noise *rfx_stages_noise(struct rfx_stages *s);
 /* Calls fn for every template the miner holds, under the stages' lock. */

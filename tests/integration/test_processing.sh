@@ -153,6 +153,9 @@ check "reflexd stops cleanly" stop_reflexd
 start_reflexd "$TMP/reflex.yaml" || exit 1
 r=$(get "/api/v1/silences/$SID")
 eq "silence: still there after a restart" active "$(echo "${r#* }" | jq -r .status.state)"
+SIG=$(get "/api/v1/templates?stored=true" | cut -d' ' -f2-)
+eq "templates: the signature store kept the failed-login template and its count" 2 \
+	"$(echo "$SIG" | jq '[.signatures[] | select(.template | startswith("Failed password for"))] | map(.count) | add')"
 S2=$(send '[{"host":"web9","check":"http","message":"down again"}]')
 eq "silence: still applied after a restart" "$SID" "$(event "$S2" | jq -r .attrs.noise.silenced_by)"
 r=$(curl -s -XDELETE -o /dev/null -w '%{http_code}' "$URL/api/v1/silences/$SID")
