@@ -44,7 +44,7 @@ now() { date +%s.%N; }
 # sink_start PORT: starts the sink, sets SPID
 sink_start() {
 	rm -f "$T/sink.port"
-	"$SINK" --port "$1" --port-file "$T/sink.port" --threads 4 >>"$T/sink.log" 2>&1 &
+	"$SINK" --port "$1" --port-file "$T/sink.port" --threads 16 --delay "${BENCH_DELAY_MS:-0}" >>"$T/sink.log" 2>&1 &
 	SPID=$!
 	for _ in $(seq 100); do [ -s "$T/sink.port" ] && return 0; sleep 0.05; done
 	echo "sink did not start" >&2; cat "$T/sink.log" >&2; return 1
@@ -101,9 +101,10 @@ median() { sort -n | awk '{ v[NR] = $1 } END { printf "%d %d %d\n", v[int((NR + 
 SPORT=$(port)
 sink_start "$SPORT"
 echo "== delivery rate: $EVENTS events in batches of 100 per run, $RUNS runs, synchronous=$SYNC, $(nproc) cores"
-for out in webhook slack; do
+for out in ${BENCH_OUTPUTS:-webhook webhook4 slack}; do
 	case $out in
 	webhook) conf="  - { name: out, plugin: webhook, url: \"http://127.0.0.1:$SPORT/hook\" }" ;;
+	webhook4) conf="  - { name: out, plugin: webhook, url: \"http://127.0.0.1:$SPORT/hook\", delivery: { concurrency: 4 } }" ;;
 	slack) conf="  - { name: out, plugin: slack, webhook_url: \"http://127.0.0.1:$SPORT/services/T0/B0/X\", thread: false }" ;;
 	esac
 	: >"$T/rates.$out"

@@ -40,6 +40,7 @@ static atomic_int_fast64_t last_ns;
 static volatile sig_atomic_t stop;
 
 static unsigned answer_status = 200;
+static unsigned answer_delay_ms; /* --delay: a receiver across a network */
 static struct MHD_Response *answer; /* shared, never modified after start */
 
 static int64_t now_ns(void)
@@ -121,18 +122,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (t > atomic_load(&last_ns))
 		atomic_store(&last_ns, t);
 	atomic_fetch_add(&n_count, 1);
+	if (answer_delay_ms) {
+		struct timespec ts = {answer_delay_ms / 1000, (long)(answer_delay_ms % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
 	return MHD_queue_response(c, answer_status, answer);
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: sink [--port N] [--port-file FILE] [--threads N] [--status CODE] "
-		   "[--body TEXT]\n"
+		   "[--body TEXT] [--delay MS]\n"
 		   "  --port N        listen on 127.0.0.1:N (default 0: any free port)\n"
 		   "  --port-file F   write the port to F once listening\n"
 		   "  --threads N     worker threads (default 4)\n"
 		   "  --status CODE   answer (default 200)\n"
-		   "  --body TEXT     answer body (default ok)\n");
+		   "  --body TEXT     answer body (default ok)\n"
+		   "  --delay MS      wait this long before each answer (default 0)\n");
 }
 
 int main(int argc, char **argv)
@@ -141,6 +147,7 @@ int main(int argc, char **argv)
 		{"port", required_argument, NULL, 'p'},   {"port-file", required_argument, NULL, 'f'},
 		{"threads", required_argument, NULL, 't'}, {"status", required_argument, NULL, 's'},
 		{"body", required_argument, NULL, 'b'},    {"help", no_argument, NULL, 'h'},
+		{"delay", required_argument, NULL, 'd'},
 		{NULL, 0, NULL, 0},
 	};
 	unsigned port = 0, threads = 4;
@@ -155,6 +162,7 @@ int main(int argc, char **argv)
 		case 't': threads = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 's': answer_status = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'b': body = optarg; break;
+		case 'd': answer_delay_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 64;
 		}

@@ -309,6 +309,14 @@ static void parse_instance(struct rfx_conf *c, struct rfx_inst_conf *ic, rfx_kin
 		if (ic->group.by.n && ic->desc && !(ic->desc->accepts & RFX_REC_NOTICE))
 			rfx_diag_add(d, gn, "%s: plugin '%s' takes single events, not grouped "
 				     "notices: remove grouping.by", dctx, ic->desc->name);
+		const rfx_node *cn = dn ? rfx_node_get(dn, "concurrency") : NULL;
+		if (ic->delivery.concurrency > 1 && ic->desc &&
+		    !(ic->desc->caps & RFX_CAP_CONCURRENT))
+			rfx_diag_add(d, cn, "%s.delivery: concurrency: plugin '%s' takes one delivery "
+				     "at a time", ic->ctx, ic->desc->name);
+		else if (ic->delivery.concurrency > 1 && ic->group.by.n)
+			rfx_diag_add(d, cn, "%s.delivery: concurrency: notices of a grouped output "
+				     "go one at a time; remove grouping.by or concurrency", ic->ctx);
 	}
 	const rfx_node *mn = rfx_node_get(node, "match");
 	if (mn) {

@@ -53,6 +53,10 @@ const rfx_option rfx_delivery_options[] = {
 	{"breaker_cooldown", RFX_OPT_DURATION, "30s", RFX_OPT_RANGE, 10, 3600000, NULL,
 	 "Pause before one trial delivery; doubles (up to 10x) while trials fail",
 	 offsetof(struct rfx_delivery_conf, breaker_cooldown_ms), NULL},
+	{"concurrency", RFX_OPT_INT, "1", RFX_OPT_RANGE, 1, 64, NULL,
+	 "Deliveries attempted at once (keep-alive connections), for plugins that allow it; "
+	 "deliveries of one fingerprint stay one at a time",
+	 offsetof(struct rfx_delivery_conf, concurrency), NULL},
 	{"drain_timeout", RFX_OPT_DURATION, "5s", RFX_OPT_RANGE, 0, 600000, NULL,
 	 "At shutdown, time to deliver what is queued; the rest stays in the outbox",
 	 offsetof(struct rfx_delivery_conf, drain_timeout_ms), NULL},
@@ -68,6 +72,7 @@ static const struct rfx_delivery_conf default_conf = {
 	.breaker_failures = 5,
 	.breaker_cooldown_ms = 30000,
 	.drain_timeout_ms = 5000,
+	.concurrency = 1,
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -354,30 +359,33 @@ void dead(struct rfx_deliverer *d, struct pend *p, const char *error)
 }
 
 /* One attempt at p, which the caller hands over. */
-static void attempt(struct rfx_deliverer *d, struct pend *p)
+/* Loads p's event when it was not kept in memory. False when p was dealt
+ * with instead (dead, or rescheduled while the store is unavailable). */
+static bool load_event(struct rfx_deliverer *d, struct pend *p)
 {
-	int64_t t = now_ns();
-
-	if (!p->ev) {
-		int rc = d->store->get_event(d->store_state, p->event_id, &p->ev);
-		if (rc == RFX_ENOENT) {
-			dead(d, p, "the event is no longer in the store");
-			return;
-		}
-		if (rc != 0) {
-			/* the store is unavailable: try again shortly */
-			p->next_ns = t + 1000 * MS;
-			schedule(d, p);
-			return;
-		}
+	if (p->ev)
+		return true;
+	int rc = d->store->get_event(d->store_state, p->event_id, &p->ev);
+	if (rc == RFX_ENOENT) {
+		dead(d, p, "the event is no longer in the store");
+		return false;
 	}
-	rfx_delivery info = {.size = sizeof(rfx_delivery), .attempt = p->attempts + 1,
-			     .id = p->id, .created_ns = p->created_ns};
-	rfx_record rec = {.type = RFX_REC_EVENT, .u.event = p->ev, .delivery = &info};
-	rfx_result r = d->spec.plugin->handle(d->spec.state, &rec);
-	p->attempts++;
-	info.error[sizeof info.error - 1] = '\0';
+	if (rc != 0) {
+		/* the store is unavailable: try again shortly */
+		p->next_ns = now_ns() + 1000 * MS;
+		schedule(d, p);
+		return false;
+	}
+	return true;
+}
 
+/* What an attempt's answer does to p (the deliverer's thread). */
+static void complete(struct rfx_deliverer *d, struct pend *p, rfx_result r, rfx_delivery *info)
+{
+	int64_t t;
+
+	p->attempts++;
+	info->error[sizeof info->error - 1] = '\0';
 	switch (r) {
 	case RFX_OK:
 	case RFX_DROP:
@@ -387,8 +395,8 @@ static void attempt(struct rfx_deliverer *d, struct pend *p)
 		pend_free(p);
 		return;
 	case RFX_RETRY: {
-		const char *why = info.error[0] ? info.error : "the output asked to retry";
-		breaker_failure(d, info.error);
+		const char *why = info->error[0] ? info->error : "the output asked to retry";
+		breaker_failure(d, info->error);
 		t = now_ns();
 		if (p->attempts >= (uint32_t)d->c.max_attempts) {
 			char msg[400];
@@ -404,9 +412,9 @@ static void attempt(struct rfx_deliverer *d, struct pend *p)
 			dead(d, p, msg);
 			return;
 		}
-		int64_t delay = info.retry_after_ms > 0
-					? (info.retry_after_ms < d->c.max_retry_after_ms
-						   ? info.retry_after_ms
+		int64_t delay = info->retry_after_ms > 0
+					? (info->retry_after_ms < d->c.max_retry_after_ms
+						   ? info->retry_after_ms
 						   : d->c.max_retry_after_ms)
 					: rfx_delivery_backoff_ms(&d->c, p->attempts, rnd(d));
 		p->next_ns = t + delay * MS;
@@ -419,9 +427,126 @@ static void attempt(struct rfx_deliverer *d, struct pend *p)
 	default:
 		/* the receiver answered: it is up, so the breaker is not involved */
 		d->consecutive_failures = 0;
-		dead(d, p, info.error[0] ? info.error : "permanent failure");
+		dead(d, p, info->error[0] ? info->error : "permanent failure");
 		return;
 	}
+}
+
+/* ---- concurrent attempts (delivery.concurrency > 1) ------------------------- */
+
+/* An attempt handed to a worker thread. */
+struct job {
+	struct pend *p;
+	rfx_delivery info;
+	rfx_result r;
+	struct job *next;
+};
+
+static const char *pend_key(const struct pend *p)
+{
+	const char *fp = rfx_event_fingerprint(p->ev);
+	return fp && *fp ? fp : p->ev->id;
+}
+
+static bool key_busy(const struct rfx_deliverer *d, const char *key)
+{
+	for (size_t i = 0; i < d->nbusy; i++)
+		if (strcmp(d->busy[i], key) == 0)
+			return true;
+	return false;
+}
+
+static void *worker_main(void *arg)
+{
+	struct rfx_deliverer *d = arg;
+
+	pthread_mutex_lock(&d->wlock);
+	for (;;) {
+		while (!d->jobs && !d->wstop)
+			pthread_cond_wait(&d->wcond, &d->wlock);
+		if (!d->jobs)
+			break;
+		struct job *j = d->jobs;
+		d->jobs = j->next;
+		pthread_mutex_unlock(&d->wlock);
+		rfx_record rec = {.type = RFX_REC_EVENT, .u.event = j->p->ev, .delivery = &j->info};
+		j->r = d->spec.plugin->handle(d->spec.state, &rec);
+		pthread_mutex_lock(&d->wlock);
+		j->next = d->done_jobs;
+		d->done_jobs = j;
+	}
+	pthread_mutex_unlock(&d->wlock);
+	return NULL;
+}
+
+/* Takes in what the workers finished (the deliverer's thread). */
+static void reap(struct rfx_deliverer *d)
+{
+	pthread_mutex_lock(&d->wlock);
+	struct job *j = d->done_jobs;
+	d->done_jobs = NULL;
+	pthread_mutex_unlock(&d->wlock);
+	while (j) {
+		struct job *next = j->next;
+		const char *key = pend_key(j->p);
+		for (size_t i = 0; i < d->nbusy; i++) {
+			if (strcmp(d->busy[i], key) == 0) {
+				free(d->busy[i]);
+				d->busy[i] = d->busy[--d->nbusy];
+				break;
+			}
+		}
+		d->inflight--;
+		complete(d, j->p, j->r, &j->info);
+		free(j);
+		j = next;
+	}
+}
+
+/* One attempt at p, which the caller hands over: on this thread, or on a
+ * worker when the output takes concurrent deliveries. Deliveries of one
+ * fingerprint are never attempted at the same time, so their order holds
+ * while they succeed. */
+static void attempt(struct rfx_deliverer *d, struct pend *p)
+{
+	if (!load_event(d, p))
+		return;
+	rfx_delivery info = {.size = sizeof(rfx_delivery), .attempt = p->attempts + 1,
+			     .id = p->id, .created_ns = p->created_ns};
+	if (d->nworkers == 0) {
+		rfx_record rec = {.type = RFX_REC_EVENT, .u.event = p->ev, .delivery = &info};
+		complete(d, p, d->spec.plugin->handle(d->spec.state, &rec), &info);
+		return;
+	}
+	const char *key = pend_key(p);
+	struct job *j = NULL;
+	char *k = NULL;
+	if (key_busy(d, key) || d->nbusy == BUSY_MAX || !(j = calloc(1, sizeof(*j))) ||
+	    !(k = strdup(key))) {
+		/* after the one in flight (or when memory is short) */
+		free(j);
+		p->next_ns = now_ns() + 20 * MS;
+		schedule(d, p);
+		return;
+	}
+	d->busy[d->nbusy++] = k;
+	d->inflight++;
+	j->p = p;
+	j->info = info;
+	pthread_mutex_lock(&d->wlock);
+	j->next = d->jobs;
+	d->jobs = j;
+	pthread_cond_signal(&d->wcond);
+	pthread_mutex_unlock(&d->wlock);
+}
+
+/* Room for another attempt now. */
+static bool can_attempt(const struct rfx_deliverer *d)
+{
+	if (d->nworkers == 0)
+		return true;
+	/* a half-open breaker makes one trial at a time */
+	return d->inflight < d->nworkers && !(d->breaker == BREAKER_HALF_OPEN && d->inflight);
 }
 
 /* ---- the thread ----------------------------------------------------------------- */
@@ -449,6 +574,8 @@ static int64_t wait_ms(struct rfx_deliverer *d, int64_t t)
 		until = d->done_since_ns + DONE_FLUSH_MS * MS;
 	if (d->grouped && d->breaker != BREAKER_OPEN && group_next_ns(d) < until)
 		until = group_next_ns(d);
+	if (d->inflight && t + 2 * MS < until)
+		until = t + 2 * MS; /* finished attempts are reaped on this thread */
 	return until <= t ? 0 : (until - t + MS - 1) / MS;
 }
 
@@ -486,8 +613,8 @@ static void take_fresh(struct rfx_deliverer *d, const struct rfx_queue_item *it,
 		group_add(d, p, t);
 		return;
 	}
-	if (paused(d, t))
-		schedule(d, p);
+	if (paused(d, t) || !can_attempt(d))
+		schedule(d, p); /* due now: attempted when there is room */
 	else
 		attempt(d, p);
 }
@@ -514,11 +641,16 @@ static void *deliverer_main(void *arg)
 			atomic_store(&d->pending, group_pending(d));
 		}
 		/* Retries that are due go first, unless the breaker says wait. */
-		if (!stopping && d->nheap && d->heap[0]->next_ns <= t && !paused(d, t)) {
+		if (d->nworkers)
+			reap(d);
+		if (!stopping && d->nheap && d->heap[0]->next_ns <= t && !paused(d, t) &&
+		    can_attempt(d)) {
 			attempt(d, heap_pop(d));
 			continue;
 		}
-		if (!stopping && d->durable && atomic_load(&d->overflow) &&
+		/* an attempt in flight is in no list a scan could check: scan
+		 * only when none is */
+		if (!stopping && d->durable && atomic_load(&d->overflow) && d->inflight == 0 &&
 		    rfx_queue_depth(d->q) == 0 && d->nheap < HEAP_MAX / 2) {
 			atomic_store(&d->overflow, false);
 			flush_done(d); /* a delivered entry must not be scanned back in */
@@ -528,6 +660,12 @@ static void *deliverer_main(void *arg)
 		size_t room = paused(d, t) ? 0 : POP_MAX;
 		if (stopping && t >= drain_deadline)
 			break;
+		if (room && d->nworkers && !can_attempt(d)) {
+			/* every worker busy: wait a moment for one to finish */
+			struct timespec ts = {0, 1 * MS};
+			nanosleep(&ts, NULL);
+			continue;
+		}
 		if (room == 0) {
 			/* paused: the queue waits; offers that do not fit stay in the outbox */
 			struct timespec ts = {0, 50 * MS};
@@ -543,6 +681,12 @@ static void *deliverer_main(void *arg)
 			take_fresh(d, &items[i], now_ns());
 		if (stopping && n == 0)
 			break;
+	}
+	while (d->inflight) {
+		/* attempts in flight end before the thread does */
+		struct timespec ts = {0, 1 * MS};
+		nanosleep(&ts, NULL);
+		reap(d);
 	}
 	flush_done(d);
 	return NULL;
@@ -574,6 +718,12 @@ struct rfx_deliverer *rfx_deliverer_new(const struct rfx_output_spec *spec,
 	if (spec->group)
 		d->g = *spec->group; /* borrows the list: the config outlives us */
 	d->grouped = d->g.by.n > 0;
+	/* several attempts at once only for plugins that allow it; notices
+	 * keep their order one at a time */
+	if (d->c.concurrency > 1 && !d->grouped && (spec->plugin->caps & RFX_CAP_CONCURRENT))
+		d->nworkers = (unsigned)d->c.concurrency;
+	pthread_mutex_init(&d->wlock, NULL);
+	pthread_cond_init(&d->wcond, NULL);
 	d->store = store;
 	d->store_state = store_state;
 	d->durable = store && store->size >= sizeof(rfx_store_ops) && store->put_batch &&
@@ -613,6 +763,13 @@ int rfx_deliverer_start(struct rfx_deliverer *d)
 	if (d->nheap)
 		rfx_log(RFX_LOG_INFO, d->label, "%zu pending deliveries from the outbox resume",
 			d->nheap);
+	if (d->nworkers && !(d->workers = calloc(d->nworkers, sizeof(*d->workers))))
+		return RFX_ENOMEM;
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		if (pthread_create(&d->workers[i], NULL, worker_main, d))
+			return RFX_ENOMEM;
+		d->nstarted++;
+	}
 	if (pthread_create(&d->thread, NULL, deliverer_main, d))
 		return RFX_ENOMEM;
 	d->running = true;
@@ -627,6 +784,13 @@ void rfx_deliverer_stop(struct rfx_deliverer *d)
 	rfx_queue_close(d->q);
 	pthread_join(d->thread, NULL);
 	d->running = false;
+	pthread_mutex_lock(&d->wlock);
+	d->wstop = true;
+	pthread_cond_broadcast(&d->wcond);
+	pthread_mutex_unlock(&d->wlock);
+	for (unsigned i = 0; i < d->nstarted; i++)
+		pthread_join(d->workers[i], NULL);
+	d->nstarted = 0;
 }
 
 void rfx_deliverer_free(struct rfx_deliverer *d)
@@ -652,6 +816,11 @@ void rfx_deliverer_free(struct rfx_deliverer *d)
 		pend_free(heap_pop(d));
 	free(d->heap);
 	group_free_all(d);
+	for (size_t i = 0; i < d->nbusy; i++)
+		free(d->busy[i]);
+	free(d->workers);
+	pthread_mutex_destroy(&d->wlock);
+	pthread_cond_destroy(&d->wcond);
 	free(d);
 }
 

@@ -34,6 +34,7 @@ struct rfx_delivery_conf {
 	int64_t breaker_failures;   /* consecutive RETRYs that open it; 0 = off */
 	int64_t breaker_cooldown_ms;
 	int64_t drain_timeout_ms;   /* at stop, time to deliver what is queued */
+	int64_t concurrency;        /* attempts at once (RFX_CAP_CONCURRENT plugins) */
 };
 
 extern const rfx_option rfx_delivery_options[];

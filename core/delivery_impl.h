@@ -23,6 +23,7 @@
 #define DONE_FLUSH_MS 200
 #define SCAN_PAGE 1000
 #define MS 1000000LL
+#define BUSY_MAX 64         /* attempts in flight per output, at most */
 
 /* A delivery waiting for its next attempt. */
 struct pend {
@@ -90,6 +91,18 @@ struct rfx_deliverer {
 	bool grouped;
 	struct group **groups;
 	size_t ngroups, capgroups;
+
+	/* concurrency (delivery.concurrency, RFX_CAP_CONCURRENT): workers
+	 * run handle(); the deliverer keeps all the bookkeeping. wlock guards
+	 * jobs, done_jobs and wstop; busy/nbusy/inflight are the deliverer's. */
+	unsigned nworkers, nstarted;
+	pthread_t *workers;
+	pthread_mutex_t wlock;
+	pthread_cond_t wcond;
+	struct job *jobs, *done_jobs;
+	bool wstop;
+	char *busy[BUSY_MAX]; /* fingerprints with an attempt in flight */
+	size_t nbusy, inflight;
 };
 
 

@@ -89,6 +89,9 @@ typedef enum rfx_kind {
 #define RFX_CAP_HTTP (1u << 1)         /* registers HTTP routes */
 #define RFX_CAP_THREADS (1u << 2)      /* runs threads of its own */
 #define RFX_CAP_DURABLE_ACK (1u << 3)  /* acknowledges only durable events */
+#define RFX_CAP_CONCURRENT (1u << 4)   /* ABI 1.3: handle() may run on several
+                                          threads at once for one instance
+                                          (outputs: delivery.concurrency) */
 
 /* ---- option schema ------------------------------------------------------ */
 

@@ -1,5 +1,6 @@
 #!/bin/bash
-# The delivery core against an output whose answers the test decides
+# The delivery core, attempting 4 at a time (delivery.concurrency), against
+# an output whose answers the test decides
 # (tests/plugins/output_flaky.c, steered through a control file): retries
 # with backoff, Retry-After, the retry budget and dead letters, the API
 # (list, get, replay), the circuit breaker, a permanent failure, and
@@ -30,7 +31,17 @@ outputs:
       max_backoff: 400ms
       breaker_failures: 6
       breaker_cooldown: 1s
+      concurrency: 4
 YAML
+# concurrency needs a plugin that allows it (the file output does not)
+cat >"$TMP/bad.yaml" <<YAML
+agent: { data_dir: $TMP/var-bad, api: { listen: 127.0.0.1:$PORT } }
+outputs:
+  - { name: f, plugin: file, path: x.jsonl, delivery: { concurrency: 2 } }
+YAML
+out=$("$REFLEXD" --check-config "$TMP/bad.yaml" 2>&1)
+contains "concurrency on a one-at-a-time plugin is a config error" \
+	"outputs[0] (file).delivery: concurrency: plugin 'file' takes one delivery at a time" "$out"
 start_reflexd "$TMP/reflex.yaml" || exit 1
 
 # send HOST: posts one event, prints its id

@@ -145,6 +145,8 @@ static const rfx_plugin flaky_plugin = {
 	.description = "test output answering what a control file says",
 	.kind = RFX_KIND_OUTPUT,
 	.accepts = RFX_REC_EVENT | RFX_REC_NOTICE,
+	/* each call opens, appends one line and closes: safe concurrently */
+	.caps = RFX_CAP_CONCURRENT,
 	.options = flaky_options,
 	.config_size = sizeof(struct flaky_config),
 	.init = flaky_init,

@@ -50,7 +50,7 @@ struct wh_out {
 	rfx_otpl *body;              /* NULL: the JSON of the record */
 	char **headers;              /* "Name: value", fixed at init */
 	size_t nheaders;
-	struct rfx_otpl_buf buf;     /* the rendered body; handle() is serial */
+	struct rfx_otpl_buf buf;     /* unused: each handle() renders into its own */
 	char shown_url[256];
 	rfx_metric *sent, *failed, *retried;
 };
@@ -132,6 +132,7 @@ static rfx_result wh_handle(void *state, const rfx_record *rec)
 	const char *body = NULL, **hdrs = NULL;
 	size_t blen = 0, nh = 0;
 	char ctype[300], idem[128], sig[400], msg[256];
+	struct rfx_otpl_buf buf = {0}; /* per call: handle() runs concurrently */
 	bool trunc = false;
 	rfx_result res = RFX_FAIL;
 	int rc;
@@ -145,7 +146,7 @@ static rfx_result wh_handle(void *state, const rfx_record *rec)
 
 	if (w->body != NULL) {
 		rc = rfx_otpl_render(w->body, rec->type == RFX_REC_EVENT ? rec->u.event : NULL,
-				     rec->type == RFX_REC_NOTICE ? rec->u.notice : NULL, &w->buf,
+				     rec->type == RFX_REC_NOTICE ? rec->u.notice : NULL, &buf,
 				     &trunc);
 		if (rc != 0) {
 			snprintf(msg, sizeof msg, "out of memory rendering the body");
@@ -158,8 +159,8 @@ static rfx_result wh_handle(void *state, const rfx_record *rec)
 				 cfg->max_body);
 			goto out;
 		}
-		body = w->buf.data;
-		blen = w->buf.len;
+		body = buf.data;
+		blen = buf.len;
 	} else {
 		obj = rec->type == RFX_REC_EVENT ? w->host->event_to_json(rec->u.event)
 						 : notice_json(w, rec->u.notice);
@@ -216,6 +217,7 @@ out:
 			     w->shown_url, msg, res == RFX_RETRY ? "will retry" : "not retried");
 	}
 	rfx_outhttp_response_free(&resp);
+	rfx_otpl_buf_free(&buf);
 	free(hdrs);
 	json_object_put(obj);
 	return res;
@@ -446,7 +448,7 @@ static const rfx_plugin wh_plugin = {
 	.kind = RFX_KIND_OUTPUT,
 	.accepts = RFX_REC_EVENT | RFX_REC_NOTICE,
 	.emits = 0,
-	.caps = 0,
+	.caps = RFX_CAP_CONCURRENT, /* per-call buffers; the HTTP client is a locked pool */
 	.options = wh_options,
 	.config_size = sizeof(struct wh_config),
 	.init = wh_init,
