@@ -143,6 +143,9 @@ contains "metrics show queue depth" 'reflex_queue_depth{queue="ingress"}' "$m"
 contains "metrics show store latency" 'reflex_store_batch_seconds_count' "$m"
 r=$(get /api/v1/openapi.json); eq "openapi is served" 200 "${r%% *}"
 eq "openapi parses" 3 "$(echo "${r#* }" | jq -r '.openapi' | cut -c1)"
+eq "openapi describes the deliveries, silences, maintenance and templates routes" \
+	"/api/v1/deliveries /api/v1/deliveries/{id}/retry /api/v1/maintenance /api/v1/silences/{id} /api/v1/templates" \
+	"$(echo "${r#* }" | jq -r '[.paths | keys[] | select(. == "/api/v1/deliveries" or . == "/api/v1/deliveries/{id}/retry" or . == "/api/v1/maintenance" or . == "/api/v1/silences/{id}" or . == "/api/v1/templates")] | join(" ")')"
 
 check "SIGTERM stops cleanly with status 0" stop_reflexd
 finish
