@@ -24,9 +24,7 @@
 
 static bool has_outbox(const struct rfx_api_ctx *ctx, rfx_http_response *resp)
 {
-	const rfx_store_ops *s = ctx->store;
-
-	if (s && s->size >= sizeof(rfx_store_ops) && s->outbox_list && s->outbox_update)
+	if (rfx_store_has_outbox(ctx->store))
 		return true;
 	rfx_http_error(resp, 501, "not_implemented",
 		       "the store has no outbox: deliveries are kept in memory only");

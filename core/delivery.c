@@ -101,6 +101,13 @@ double rnd(struct rfx_deliverer *d)
 	return (double)((d->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
+bool rfx_store_has_outbox(const rfx_store_ops *store)
+{
+	return store && store->size >= sizeof(rfx_store_ops) && store->put_batch &&
+	       store->outbox_update && store->outbox_delete && store->outbox_list &&
+	       store->get_event;
+}
+
 int64_t rfx_delivery_backoff_ms(const struct rfx_delivery_conf *c, uint32_t attempts, double r)
 {
 	int64_t b = c->initial_backoff_ms;
@@ -379,6 +386,14 @@ static bool load_event(struct rfx_deliverer *d, struct pend *p)
 	return true;
 }
 
+int64_t retry_delay_ms(struct rfx_deliverer *d, uint32_t attempts, int64_t retry_after_ms)
+{
+	if (retry_after_ms > 0)
+		return retry_after_ms < d->c.max_retry_after_ms ? retry_after_ms
+							       : d->c.max_retry_after_ms;
+	return rfx_delivery_backoff_ms(&d->c, attempts, rnd(d));
+}
+
 /* What an attempt's answer does to p (the deliverer's thread). */
 static void complete(struct rfx_deliverer *d, struct pend *p, rfx_result r, rfx_delivery *info)
 {
@@ -412,12 +427,7 @@ static void complete(struct rfx_deliverer *d, struct pend *p, rfx_result r, rfx_
 			dead(d, p, msg);
 			return;
 		}
-		int64_t delay = info->retry_after_ms > 0
-					? (info->retry_after_ms < d->c.max_retry_after_ms
-						   ? info->retry_after_ms
-						   : d->c.max_retry_after_ms)
-					: rfx_delivery_backoff_ms(&d->c, p->attempts, rnd(d));
-		p->next_ns = t + delay * MS;
+		p->next_ns = t + retry_delay_ms(d, p->attempts, info->retry_after_ms) * MS;
 		rfx_metric_add(d->m_retried, 1);
 		save(d, p, RFX_OUTBOX_PENDING, why);
 		schedule(d, p);
@@ -726,9 +736,7 @@ struct rfx_deliverer *rfx_deliverer_new(const struct rfx_output_spec *spec,
 	pthread_cond_init(&d->wcond, NULL);
 	d->store = store;
 	d->store_state = store_state;
-	d->durable = store && store->size >= sizeof(rfx_store_ops) && store->put_batch &&
-		     store->outbox_update && store->outbox_delete && store->outbox_list &&
-		     store->get_event;
+	d->durable = rfx_store_has_outbox(store);
 	d->cooldown_ms = d->c.breaker_cooldown_ms;
 	if (getrandom(&d->rng, sizeof d->rng, 0) != (ssize_t)sizeof d->rng || !d->rng)
 		d->rng = (uint64_t)now_ns() | 1;

@@ -39,6 +39,10 @@ struct rfx_delivery_conf {
 
 extern const rfx_option rfx_delivery_options[];
 
+/* True when the store plugin keeps an outbox (ABI 1.3 store ops): then
+ * deliveries are durable, written with their events. */
+bool rfx_store_has_outbox(const rfx_store_ops *store);
+
 /* The `grouping:` section of an output: Alertmanager's grouping. With `by`
  * set, deliveries gather per group and go out as notices (RFX_REC_NOTICE):
  * a new group waits `wait`, later changes wait until `interval` after the

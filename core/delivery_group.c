@@ -313,12 +313,8 @@ static void send_notice(struct rfx_deliverer *d, size_t gi, int64_t now)
 		settle(d, gi);
 		return;
 	}
-	int64_t delay = info.retry_after_ms > 0
-				? (info.retry_after_ms < d->c.max_retry_after_ms ? info.retry_after_ms
-										  : d->c.max_retry_after_ms)
-				: rfx_delivery_backoff_ms(&d->c, g->attempts, rnd(d));
 	rfx_metric_add(d->m_retried, 1);
-	g->next_ns = now + delay * MS;
+	g->next_ns = now + retry_delay_ms(d, g->attempts, info.retry_after_ms) * MS;
 	for (size_t i = 0; i < g->nids; i++) {
 		struct pend p = {.id = g->ids[i], .attempts = g->attempts, .next_ns = g->next_ns};
 		save(d, &p, RFX_OUTBOX_PENDING, why);

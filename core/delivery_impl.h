@@ -118,6 +118,9 @@ void dead(struct rfx_deliverer *d, struct pend *p, const char *error);
 void breaker_success(struct rfx_deliverer *d);
 void breaker_failure(struct rfx_deliverer *d, const char *error);
 bool paused(struct rfx_deliverer *d, int64_t t);
+/* Before the next attempt: the receiver's Retry-After (capped) when it gave
+ * one, else the backoff after `attempts` failures. */
+int64_t retry_delay_ms(struct rfx_deliverer *d, uint32_t attempts, int64_t retry_after_ms);
 
 /* delivery_group.c */
 /* Adds a delivery (its event loaded) to its group; takes p. */

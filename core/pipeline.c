@@ -210,20 +210,6 @@ release:
 
 /* ---- workers --------------------------------------------------------------- */
 
-/* Without stages (unit tests): only the defaults the store relies on. */
-static void defaults_only(rfx_event **evs, size_t n, bool *forward)
-{
-	for (size_t i = 0; i < n; i++) {
-		rfx_event *ev = evs[i];
-		if (!ev->occurred_ns)
-			ev->occurred_ns = ev->received_ns;
-		if (ev->severity < 0 || ev->severity > 7)
-			ev->severity = RFX_SEV_INFO;
-		rfx_event_default_fingerprint(ev);
-		forward[i] = true;
-	}
-}
-
 static int store_batch(struct rfx_pipeline *p, rfx_event **evs, size_t n,
 		       rfx_outbox_entry *entries, size_t m)
 {
@@ -341,10 +327,7 @@ static void *worker_main(void *arg)
 		for (ssize_t i = 0; i < n; i++)
 			evs[i] = items[i].ev;
 		if (n > 0) {
-			if (p->o.stages)
-				rfx_stages_process(p->o.stages, evs, (size_t)n, forward, now);
-			else
-				defaults_only(evs, (size_t)n, forward);
+			rfx_stages_process(p->o.stages, evs, (size_t)n, forward, now);
 			commit(p, evs, (size_t)n, forward, items, entries, to, entry_ev, now);
 			for (ssize_t i = 0; i < n; i++)
 				rfx_event_unref(items[i].ev);
@@ -395,9 +378,7 @@ struct rfx_pipeline *rfx_pipeline_new(const struct rfx_pipeline_opts *o,
 		p->o.output_queue_size = 10000;
 	p->store = store;
 	p->store_state = store_state;
-	p->durable = store && store->size >= sizeof(rfx_store_ops) && store->put_batch &&
-		     store->outbox_update && store->outbox_delete && store->outbox_list &&
-		     store->get_event;
+	p->durable = rfx_store_has_outbox(store);
 	if (!(p->ingress = rfx_queue_new(o->queue_size ? o->queue_size : 50000))) {
 		free(p);
 		return NULL;

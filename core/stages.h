@@ -63,7 +63,8 @@ void rfx_stages_attach_store(struct rfx_stages *s, const rfx_store_ops *store, v
 /* After a change through the API. 0 or RFX_EIO. */
 int rfx_stages_save(struct rfx_stages *s);
 
-/* Runs the stages on evs[0..n) (ids assigned) and sets forward[i]. */
+/* Runs the stages on evs[0..n) (ids assigned) and sets forward[i]. With s
+ * NULL only the defaults run and everything is forwarded. */
 void rfx_stages_process(struct rfx_stages *s, rfx_event **evs, size_t n, bool *forward,
 			int64_t now_ns);
 /* Summary events of the noise stage (rate limits, flapping settled),

@@ -27,6 +27,7 @@
 
 #include "../../common/outhttp.h"
 #include "../../common/template.h"
+#include "../../common/text.h"
 
 #define OG_URL_US "https://api.opsgenie.com"
 #define OG_URL_EU "https://api.eu.opsgenie.com"
@@ -92,58 +93,9 @@ struct og_out {
 	rfx_metric *sent, *failed, *retried;
 };
 
-/* ---- pure helpers (unit-tested) ------------------------------------------- */
-
-static size_t utf8_prefix(const char *s, size_t len, size_t max)
-{
-	size_t chars = 0, i = 0;
-
-	while (i < len) {
-		if (((unsigned char)s[i] & 0xC0) != 0x80) {
-			if (chars == max)
-				break;
-			chars++;
-		}
-		i++;
-	}
-	return i;
-}
-
 static size_t utf8_len(const char *s)
 {
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
-/* A JSON string of s cut to max characters, the cut marked with an ellipsis. */
-static struct json_object *str_cut(const char *s, size_t len, size_t max)
-{
-	size_t n = utf8_prefix(s, len, max);
-	struct json_object *o;
-	char *tmp;
-
-	if (n == len)
-		return json_object_new_string_len(s, (int)len);
-	n = utf8_prefix(s, len, max - 1);
-	tmp = malloc(n + 4);
-	if (tmp == NULL)
-		return NULL;
-	memcpy(tmp, s, n);
-	memcpy(tmp + n, "\xE2\x80\xA6", 3); /* U+2026 */
-	o = json_object_new_string_len(tmp, (int)n + 3);
-	free(tmp);
-	return o;
-}
-
-static uint64_t fnv1a(const char *s, uint64_t h)
-{
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return rfx_text_chars(s, strlen(s));
 }
 
 /* The alias for an identity (fingerprint or group key): itself when it
@@ -151,20 +103,7 @@ static uint64_t fnv1a(const char *s, uint64_t h)
  * len must be at least 4 * max + 1. "" for an empty identity. */
 static void og_alias(const char *id, size_t max, char *out, size_t len)
 {
-	size_t il, keep;
-
-	if (id == NULL || *id == '\0') {
-		out[0] = '\0';
-		return;
-	}
-	il = strlen(id);
-	if (utf8_prefix(id, il, max) == il && il < len) {
-		memcpy(out, id, il + 1);
-		return;
-	}
-	keep = utf8_prefix(id, il, max - 33); /* "~" and 32 hex digits follow */
-	snprintf(out, len, "%.*s~%016" PRIx64 "%016" PRIx64, (int)keep, id,
-		 fnv1a(id, 1469598103934665603ULL), fnv1a(id, 0x9E3779B97F4A7C15ULL));
+	rfx_text_key(id, max, out, len);
 }
 
 /* Percent-encodes s for a URL path segment (RFC 3986 unreserved kept).
@@ -332,7 +271,7 @@ static int add_rendered(struct og_out *g, struct json_object *o, const char *key
 	if (render(g, t, ev, n) != 0)
 		return RFX_ENOMEM;
 	if (g->buf.len > 0)
-		json_object_object_add(o, key, str_cut(g->buf.data, g->buf.len, max));
+		json_object_object_add(o, key, rfx_text_cut_json(g->buf.data, g->buf.len, max));
 	return 0;
 }
 
@@ -413,7 +352,7 @@ static struct json_object *og_build(struct og_out *g, const rfx_record *rec, enu
 	if (add_rendered(g, o, "source", g->source, ev, n, OG_SOURCE_MAX) != 0)
 		goto nomem;
 	if (g->cfg->user != NULL && g->cfg->user[0] != '\0')
-		json_object_object_add(o, "user", str_cut(g->cfg->user, strlen(g->cfg->user),
+		json_object_object_add(o, "user", rfx_text_cut_json(g->cfg->user, strlen(g->cfg->user),
 							  OG_USER_MAX));
 	if (*action != OG_CREATE) {
 		if (og_path_escape(alias, esc, sizeof esc) != 0)
@@ -429,7 +368,7 @@ static struct json_object *og_build(struct og_out *g, const rfx_record *rec, enu
 	if (render(g, n != NULL ? g->nmessage : g->message, ev, n) != 0)
 		goto nomem;
 	json_object_object_add(o, "message", g->buf.len > 0
-						     ? str_cut(g->buf.data, g->buf.len, OG_MESSAGE_MAX)
+						     ? rfx_text_cut_json(g->buf.data, g->buf.len, OG_MESSAGE_MAX)
 						     : json_object_new_string("(no message)"));
 	json_object_object_add(o, "alias", json_object_new_string(alias));
 	if (add_rendered(g, o, "description", n != NULL ? g->ndescription : g->description, ev, n,
@@ -456,7 +395,7 @@ static struct json_object *og_build(struct og_out *g, const rfx_record *rec, enu
 				goto nomem;
 			}
 			if (g->buf.len > 0)
-				json_object_array_add(tags, str_cut(g->buf.data, g->buf.len, OG_TAG_LEN));
+				json_object_array_add(tags, rfx_text_cut_json(g->buf.data, g->buf.len, OG_TAG_LEN));
 		}
 		if (tags != NULL && json_object_array_length(tags) > 0)
 			json_object_object_add(o, "tags", tags);

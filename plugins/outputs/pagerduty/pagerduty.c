@@ -25,6 +25,7 @@
 
 #include "../../common/outhttp.h"
 #include "../../common/template.h"
+#include "../../common/text.h"
 
 #define PD_EVENTS_URL "https://events.pagerduty.com/v2/enqueue"
 #define PD_SUMMARY_MAX 1024       /* characters */
@@ -70,71 +71,13 @@ struct pd_out {
 	rfx_metric *sent, *failed, *retried;
 };
 
-/* ---- pure helpers (unit-tested) ------------------------------------------- */
-
-/* Bytes of the first max characters of s (UTF-8). */
-static size_t utf8_prefix(const char *s, size_t len, size_t max)
-{
-	size_t chars = 0, i = 0;
-
-	while (i < len) {
-		if (((unsigned char)s[i] & 0xC0) != 0x80) {
-			if (chars == max)
-				break;
-			chars++;
-		}
-		i++;
-	}
-	return i;
-}
-
-/* A JSON string of s cut to max characters, the cut marked with an ellipsis. */
-static struct json_object *str_cut(const char *s, size_t len, size_t max)
-{
-	size_t n = utf8_prefix(s, len, max);
-	struct json_object *o;
-	char *tmp;
-
-	if (n == len)
-		return json_object_new_string_len(s, (int)len);
-	n = utf8_prefix(s, len, max - 1);
-	tmp = malloc(n + 4);
-	if (tmp == NULL)
-		return NULL;
-	memcpy(tmp, s, n);
-	memcpy(tmp + n, "\xE2\x80\xA6", 3); /* U+2026 */
-	o = json_object_new_string_len(tmp, (int)n + 3);
-	free(tmp);
-	return o;
-}
-
-static uint64_t fnv1a(const char *s, uint64_t h)
-{
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 /* The dedup_key for an identity (fingerprint or group key): itself when it
  * fits in max characters, else its first characters and a 128-bit digest,
  * so it stays stable and distinct. "" for an empty identity. len must be
  * at least 4 * max + 1 (max characters of up to 4 bytes). */
 static void pd_dedup_key(const char *id, size_t max, char *out, size_t len)
 {
-	size_t il, keep;
-
-	if (id == NULL || *id == '\0') {
-		out[0] = '\0';
-		return;
-	}
-	il = strlen(id);
-	if (utf8_prefix(id, il, max) == il && il < len) {
-		memcpy(out, id, il + 1);
-		return;
-	}
-	keep = utf8_prefix(id, il, max - 33); /* "~" and 32 hex digits follow */
-	snprintf(out, len, "%.*s~%016" PRIx64 "%016" PRIx64, (int)keep, id,
-		 fnv1a(id, 1469598103934665603ULL), fnv1a(id, 0x9E3779B97F4A7C15ULL));
+	rfx_text_key(id, max, out, len);
 }
 
 static bool truthy(const char *s)
@@ -269,7 +212,7 @@ static int add_rendered(struct pd_out *p, struct json_object *o, const char *key
 	if (render(p, t, ev, n) != 0)
 		return RFX_ENOMEM;
 	if (p->buf.len > 0)
-		json_object_object_add(o, key, str_cut(p->buf.data, p->buf.len, max));
+		json_object_object_add(o, key, rfx_text_cut_json(p->buf.data, p->buf.len, max));
 	return 0;
 }
 
@@ -380,12 +323,12 @@ static struct json_object *pd_build(struct pd_out *p, const rfx_record *rec, boo
 	if (render(p, n != NULL ? p->nsummary : p->summary, ev, n) != 0)
 		goto nomem;
 	json_object_object_add(pl, "summary",
-			       p->buf.len > 0 ? str_cut(p->buf.data, p->buf.len, PD_SUMMARY_MAX)
+			       p->buf.len > 0 ? rfx_text_cut_json(p->buf.data, p->buf.len, PD_SUMMARY_MAX)
 					      : json_object_new_string("(no summary)"));
 	if (render(p, p->source, ev, n) != 0)
 		goto nomem;
 	if (p->buf.len > 0)
-		json_object_object_add(pl, "source", str_cut(p->buf.data, p->buf.len, 1024));
+		json_object_object_add(pl, "source", rfx_text_cut_json(p->buf.data, p->buf.len, 1024));
 	else
 		json_object_object_add(pl, "source",
 				       json_object_new_string(rfx_event_source(first) != NULL

@@ -24,6 +24,7 @@
 
 #include "../../common/outhttp.h"
 #include "../../common/template.h"
+#include "../../common/text.h"
 
 #define SLACK_API_URL "https://slack.com/api/chat.postMessage"
 #define SLACK_TEXT_MAX 40000    /* characters in `text` */
@@ -67,22 +68,6 @@ struct slack_out {
 	rfx_metric *sent, *failed, *retried;
 };
 
-/* Bytes of the first max characters of s (UTF-8). */
-static size_t utf8_prefix(const char *s, size_t len, size_t max)
-{
-	size_t chars = 0, i = 0;
-
-	while (i < len) {
-		if (((unsigned char)s[i] & 0xC0) != 0x80) {
-			if (chars == max)
-				break;
-			chars++;
-		}
-		i++;
-	}
-	return i;
-}
-
 static struct json_object *text_obj(const char *type, const char *s, size_t n)
 {
 	struct json_object *t = json_object_new_object();
@@ -99,7 +84,7 @@ static void add_sections(struct json_object *blocks, const char *s, size_t len, 
 	size_t off = 0;
 
 	while (off < len && json_object_array_length(blocks) < max) {
-		size_t n = utf8_prefix(s + off, len - off, SLACK_SECTION_MAX);
+		size_t n = rfx_text_prefix(s + off, len - off, SLACK_SECTION_MAX);
 		struct json_object *sec;
 
 		if (off + n < len) {
@@ -215,12 +200,12 @@ static struct json_object *build(struct slack_out *s, const rfx_record *rec, con
 			memcpy(text + k, linkbuf, strlen(linkbuf));
 			k += strlen(linkbuf);
 		}
-		k = utf8_prefix(text, k, SLACK_TEXT_MAX);
+		k = rfx_text_prefix(text, k, SLACK_TEXT_MAX);
 		json_object_object_add(o, "text", json_object_new_string_len(text, (int)k));
 		free(text);
 	}
 
-	hl = utf8_prefix(s->b_title.data, s->b_title.len, SLACK_HEADER_MAX);
+	hl = rfx_text_prefix(s->b_title.data, s->b_title.len, SLACK_HEADER_MAX);
 	if (hl > 0) {
 		hdr = json_object_new_object();
 		json_object_object_add(hdr, "type", json_object_new_string("header"));

@@ -24,6 +24,7 @@
 
 #include "../../common/outhttp.h"
 #include "../../common/template.h"
+#include "../../common/text.h"
 
 #define TEAMS_PAYLOAD_MAX (27 * 1024) /* bytes; Teams refuses messages over 28 KB */
 #define TEAMS_TITLE_MAX 400           /* characters */
@@ -77,53 +78,6 @@ struct teams_msg {
 	bool label_facts;
 };
 
-/* ---- pure helpers (unit-tested) ------------------------------------------- */
-
-static size_t utf8_prefix(const char *s, size_t len, size_t max)
-{
-	size_t chars = 0, i = 0;
-
-	while (i < len) {
-		if (((unsigned char)s[i] & 0xC0) != 0x80) {
-			if (chars == max)
-				break;
-			chars++;
-		}
-		i++;
-	}
-	return i;
-}
-
-static size_t utf8_chars(const char *s, size_t len)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
-/* A JSON string of s cut to max characters, the cut marked with an ellipsis. */
-static struct json_object *str_cut(const char *s, size_t len, size_t max)
-{
-	size_t n = utf8_prefix(s, len, max);
-	struct json_object *o;
-	char *tmp;
-
-	if (n == len)
-		return json_object_new_string_len(s, (int)len);
-	n = max > 0 ? utf8_prefix(s, len, max - 1) : 0;
-	tmp = malloc(n + 4);
-	if (tmp == NULL)
-		return NULL;
-	memcpy(tmp, s, n);
-	memcpy(tmp + n, "\xE2\x80\xA6", 3); /* U+2026 */
-	o = json_object_new_string_len(tmp, (int)n + 3);
-	free(tmp);
-	return o;
-}
-
 /* The facts shown under the text: the event's fields, then its labels. */
 static void add_fact(struct json_object *facts, bool card, const char *k, const char *v)
 {
@@ -132,8 +86,8 @@ static void add_fact(struct json_object *facts, bool card, const char *k, const 
 	if (v == NULL || *v == '\0' || json_object_array_length(facts) >= TEAMS_FACTS_MAX)
 		return;
 	f = json_object_new_object();
-	json_object_object_add(f, card ? "title" : "name", str_cut(k, strlen(k), TEAMS_FACT_KEY_MAX));
-	json_object_object_add(f, "value", str_cut(v, strlen(v), TEAMS_FACT_VALUE_MAX));
+	json_object_object_add(f, card ? "title" : "name", rfx_text_cut_json(k, strlen(k), TEAMS_FACT_KEY_MAX));
+	json_object_object_add(f, "value", rfx_text_cut_json(v, strlen(v), TEAMS_FACT_VALUE_MAX));
 	json_object_array_add(facts, f);
 }
 
@@ -192,7 +146,7 @@ static struct json_object *text_block(const char *s, size_t len, size_t max)
 	struct json_object *t = json_object_new_object();
 
 	json_object_object_add(t, "type", json_object_new_string("TextBlock"));
-	json_object_object_add(t, "text", str_cut(s, len, max));
+	json_object_object_add(t, "text", rfx_text_cut_json(s, len, max));
 	json_object_object_add(t, "wrap", json_object_new_boolean(1));
 	return t;
 }
@@ -268,15 +222,15 @@ static struct json_object *teams_messagecard(const struct teams_msg *m, size_t b
 		return NULL;
 	json_object_object_add(o, "@type", json_object_new_string("MessageCard"));
 	json_object_object_add(o, "@context", json_object_new_string("https://schema.org/extensions"));
-	json_object_object_add(o, "summary", str_cut(title, tl, TEAMS_TITLE_MAX));
+	json_object_object_add(o, "summary", rfx_text_cut_json(title, tl, TEAMS_TITLE_MAX));
 	json_object_object_add(o, "themeColor", json_object_new_string(teams_theme_color(m)));
-	json_object_object_add(o, "title", str_cut(title, tl, TEAMS_TITLE_MAX));
+	json_object_object_add(o, "title", rfx_text_cut_json(title, tl, TEAMS_TITLE_MAX));
 	secs = json_object_new_array();
 	sec = json_object_new_object();
 	json_object_array_add(secs, sec);
 	json_object_object_add(o, "sections", secs);
 	if (m->body_len > 0 && body_max > 0)
-		json_object_object_add(sec, "text", str_cut(m->body, m->body_len, body_max));
+		json_object_object_add(sec, "text", rfx_text_cut_json(m->body, m->body_len, body_max));
 	if (m->facts)
 		json_object_object_add(sec, "facts", teams_facts(m, false));
 	json_object_object_add(sec, "markdown", json_object_new_boolean(1));
@@ -306,7 +260,7 @@ static struct json_object *teams_messagecard(const struct teams_msg *m, size_t b
 static struct json_object *teams_build(struct teams_msg *m, int fmt, const char **json,
 				       size_t *len, bool *too_large)
 {
-	size_t body_max = utf8_chars(m->body, m->body_len);
+	size_t body_max = rfx_text_chars(m->body, m->body_len);
 
 	*too_large = false;
 	for (int round = 0; round < 8; round++) {
